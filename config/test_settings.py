@@ -1,0 +1,12 @@
+"""Test overrides: a throwaway var/ folder, fast hashing, Huey in immediate mode unless a test starts real workers."""
+
+import os
+import tempfile
+
+os.environ.setdefault("WXNOTIFY_VAR_DIR", tempfile.mkdtemp(prefix="wxnotify-test-"))
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only, speed
+HUEY["immediate"] = True  # noqa: F405
+WECHAT_API_BASE_URL = "http://127.0.0.1:9"  # discard port: a test that forgets to point at a fake WeChat fails fast

@@ -1,0 +1,8 @@
+"""Top-level routes: the WeChat callback, the console, auth and language switching."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("wechat/", include("wxnotify.callbacks.urls")),
+    path("", include("wxnotify.console.urls")),
+]

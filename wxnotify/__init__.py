@@ -1,0 +1,1 @@
+"""wxnotify: the Django apps, one per domain (accounts, callbacks, followers, console, ...)."""

@@ -1,0 +1,72 @@
+"""Who may see and do what on which account (P1 separation, P2 roles)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from wxnotify.accounts.models import Membership, OfficialAccount, Role
+
+SESSION_KEY = "current_account_id"
+
+# What each role may do; a role not listed for an action may not do it.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "view": frozenset(Role),
+    "operate": frozenset({Role.ADMINISTRATOR, Role.OPERATOR}),
+    "approve": frozenset({Role.ADMINISTRATOR, Role.APPROVER}),
+    "administer": frozenset({Role.ADMINISTRATOR}),
+}
+
+
+def accounts_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[OfficialAccount]:
+    if not user.is_authenticated:
+        return OfficialAccount.objects.none()
+    if user.is_superuser:
+        return OfficialAccount.objects.all()
+    return OfficialAccount.objects.filter(memberships__user=user)
+
+
+def role_on(user: AbstractBaseUser | AnonymousUser, account: OfficialAccount) -> Role | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMINISTRATOR
+    role = Membership.objects.filter(user=user, account=account).values_list("role", flat=True).first()
+    return Role(role) if role else None
+
+
+def current_account(request: HttpRequest) -> OfficialAccount | None:
+    """The account chosen in the switcher, else the user's first one; never one the user may not see."""
+    visible = accounts_for(request.user)
+    chosen = request.session.get(SESSION_KEY)
+    account = visible.filter(pk=chosen).first() if chosen else None
+    return account or visible.order_by("name").first()
+
+
+def account_required(action: str = "view") -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: sets request.account and request.role, or refuses with 403."""
+    allowed = PERMISSIONS[action]
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            account = current_account(request)
+            if account is None:
+                return redirect("console:no_account")
+            role = role_on(request.user, account)
+            if role not in allowed:
+                raise PermissionDenied
+            request.account = account  # type: ignore[attr-defined]
+            request.role = role  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,79 @@
+"""Connecting an account. Secrets are write-only: the form never renders a saved one back."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from wechat.crypto import generate_encoding_aes_key
+from wxnotify.accounts.models import MessageMode, OfficialAccount, aes_key_validator, token_validator
+
+SECRET_FIELDS = ("app_secret", "callback_token", "encoding_aes_key")
+
+
+def generate_callback_token() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+
+
+class AccountForm(forms.ModelForm):
+    app_secret = forms.CharField(
+        label=_("AppSecret"), required=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+    )
+    callback_token = forms.CharField(
+        label=_("令牌（Token）"), required=False, validators=[token_validator], widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    encoding_aes_key = forms.CharField(
+        label=_("消息加解密密钥（EncodingAESKey）"),
+        required=False,
+        validators=[aes_key_validator],
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = OfficialAccount
+        fields = ["name", "appid", "original_id", "message_mode", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = self.instance.pk is not None
+        if self.editing:
+            self.fields["appid"].disabled = True
+            for name in SECRET_FIELDS:
+                field = self.fields[name]
+                field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+                field.help_text = _("已设置，不再显示。留空表示不修改。") if getattr(self.instance, name) else _("未设置。")
+        else:
+            # New secrets that WeChat's backend will be told: proposed here, shown only until saved.
+            self.fields["callback_token"].initial = generate_callback_token()
+            self.fields["encoding_aes_key"].initial = generate_encoding_aes_key()
+            self.fields["callback_token"].help_text = _("把同一令牌填到公众平台「服务器配置」。")
+            self.fields["encoding_aes_key"].help_text = _("把同一密钥填到公众平台「服务器配置」。")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("app_secret", "callback_token"):
+            if not data.get(name) and not (self.editing and getattr(self.instance, name)):
+                self.add_error(name, _("必填。"))
+        mode = data.get("message_mode")
+        has_key = data.get("encoding_aes_key") or (self.editing and self.instance.encoding_aes_key)
+        if mode in (MessageMode.COMPATIBLE, MessageMode.SAFE) and not has_key:
+            self.add_error("encoding_aes_key", _("兼容模式和安全模式需要 EncodingAESKey。"))
+        return data
+
+    def save(self, commit: bool = True) -> OfficialAccount:
+        account: OfficialAccount = super().save(commit=False)
+        new_key = self.cleaned_data.get("encoding_aes_key")
+        if new_key and new_key != account.encoding_aes_key:
+            # Keep the old key: pushes already in flight were encrypted with it.
+            account.previous_encoding_aes_key = account.encoding_aes_key
+            account.encoding_aes_key = new_key
+        for name in ("app_secret", "callback_token"):
+            if self.cleaned_data.get(name):
+                setattr(account, name, self.cleaned_data[name])
+        if commit:
+            account.save()
+        return account

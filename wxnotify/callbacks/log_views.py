@@ -1,0 +1,33 @@
+"""The raw inbound log (L3) for audit and support: what WeChat pushed, when, and how often."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from wxnotify.accounts.access import account_required
+from wxnotify.callbacks.models import InboundMessage
+from wxnotify.console.paging import keyset_page
+
+
+@account_required()
+def inbound_log(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    rows = InboundMessage.objects.filter(account=account).defer("body")
+    kind = request.GET.get("kind", "")
+    if kind:
+        rows = rows.filter(event=kind) if kind != "text" else rows.filter(msg_type="text")
+    openid = request.GET.get("openid", "").strip()
+    if openid:
+        rows = rows.filter(openid=openid)
+    kinds = (
+        InboundMessage.objects.filter(account=account).exclude(event="").values_list("event", flat=True).distinct()
+    )
+    context = {"page": keyset_page(request, rows), "kind": kind, "openid": openid, "kinds": sorted(kinds)}
+    return render(request, "callbacks/log.html", context)
+
+
+@account_required()
+def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(InboundMessage, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    return render(request, "callbacks/detail.html", {"row": row})

@@ -1,0 +1,1 @@
+"""The operator console's frame: base layout, navigation, account switcher, login, dashboard. Kept small."""

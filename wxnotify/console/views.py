@@ -1,0 +1,50 @@
+"""Console frame pages: dashboard, account switching, the empty state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from wxnotify.accounts.access import SESSION_KEY, account_required, accounts_for
+from wxnotify.callbacks.models import InboundMessage
+from wxnotify.followers.models import Follower, FollowerChange
+
+
+@account_required()
+def home(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    now = timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    changes = FollowerChange.objects.filter(account=account, occurred_at__gte=today)
+    stats = {
+        "following": Follower.objects.filter(account=account, is_following=True).count(),
+        "follows_today": changes.filter(kind=FollowerChange.Kind.FOLLOW).count(),
+        "unfollows_today": changes.filter(kind=FollowerChange.Kind.UNFOLLOW).count(),
+        "inbound_24h": InboundMessage.objects.filter(account=account, received_at__gte=now - timedelta(days=1)).count(),
+    }
+    if request.GET.get("partial") == "stats":
+        return render(request, "console/home.html#stats", {"stats": stats})
+    context = {
+        "stats": stats,
+        "recent": InboundMessage.objects.filter(account=account).defer("body")[:10],
+        "callback_url": settings.WXNOTIFY_PUBLIC_URL + reverse("callbacks:callback", args=[account.appid]),
+    }
+    return render(request, "console/home.html", context)
+
+
+@require_POST
+def switch_account(request: HttpRequest) -> HttpResponse:
+    account = accounts_for(request.user).filter(pk=request.POST.get("account") or 0).first()
+    if account is not None:
+        request.session[SESSION_KEY] = account.pk
+    return redirect("console:home")
+
+
+def no_account(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/no_account.html")
