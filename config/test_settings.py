@@ -10,3 +10,7 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only, speed
 HUEY["immediate"] = True  # noqa: F405
 WECHAT_API_BASE_URL = "http://127.0.0.1:9"  # discard port: a test that forgets to point at a fake WeChat fails fast
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not :memory:, so tests with real threads and processes share the database as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405

@@ -13,6 +13,7 @@ import pytest
 REQUIRE_SERVICES = os.environ.get("WXNOTIFY_REQUIRE_SERVICES") == "1"
 FIXTURES = Path(__file__).parent / "fixtures"
 
+PASSWORD = "correct-horse-battery"
 DEMO_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
 
@@ -82,3 +83,27 @@ def as_account(xml: bytes, account: Any, **replace: str) -> bytes:
     for old, new in replace.items():
         text = text.replace(old, new)
     return text.encode()
+
+
+@pytest.fixture
+def personas(make_account):
+    """Alice administers Ruikang; Bob operates it; Vera only views it; Charlie administers another hospital."""
+    from django.contrib.auth import get_user_model
+
+    from wxnotify.accounts.models import Membership
+
+    User = get_user_model()
+    ruikang = make_account(name="瑞康医院")
+    other = make_account(name="别家医院")
+    people = {}
+    for name, account, role in [
+        ("alice", ruikang, "administrator"),
+        ("bob", ruikang, "operator"),
+        ("vera", ruikang, "viewer"),
+        ("charlie", other, "administrator"),
+    ]:
+        user = User.objects.create_user(name, password=PASSWORD)
+        Membership.objects.create(user=user, account=account, role=role)
+        people[name] = user
+    people["ruikang"], people["other"] = ruikang, other
+    return people

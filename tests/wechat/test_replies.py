@@ -1,9 +1,10 @@
 """Passive replies, plaintext and encrypted (reference §6, §4.3)."""
 
+from defusedxml.ElementTree import fromstring
+
 from wechat.crypto import MessageCrypto
 from wechat.replies import Article, NewsReply, TextReply, encrypt_reply, render_reply
 from wechat.xmlcodec import parse_envelope
-from defusedxml.ElementTree import fromstring
 
 
 def test_text_reply_swaps_to_and_from():

@@ -1,0 +1,45 @@
+"""Every page needs a login, except the WeChat callback, the login page and the language switch."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+PUBLIC = {"callbacks:callback", "login", "set_language"}
+
+
+def named_routes(resolver=None, prefix=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = f"{pattern.namespace}:" if pattern.namespace else ""
+            yield from named_routes(pattern, prefix + ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield prefix + pattern.name, pattern
+
+
+def sample_url(name, pattern):
+    from django.urls import reverse
+
+    kwargs = {key: (1 if conv.regex == "[0-9]+" else "wx0000000000000001") for key, conv in pattern.pattern.converters.items()}
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.django_db
+def test_every_named_route_but_the_public_ones_redirects_anonymous_users_to_login(client):
+    checked = 0
+    for name, pattern in named_routes():
+        if name in PUBLIC:
+            continue
+        url = sample_url(name, pattern)
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code == 302, f"{name} {url} answered {response.status_code} without login"
+            assert response["Location"].startswith("/login/"), name
+        checked += 1
+    assert checked >= 8  # the crawl really found the console
+
+
+@pytest.mark.django_db
+def test_login_page_is_chinese_by_default(client):
+    response = client.get("/login/")
+    assert response.status_code == 200
+    assert "登录 wxnotify" in response.content.decode()
+    assert 'lang="zh-hans"' in response.content.decode()

@@ -1,0 +1,63 @@
+"""Roles per account, and strict separation: Charlie never sees Ruikang's data (P1, P2)."""
+
+from django.contrib.auth import get_user_model
+
+from tests.conftest import as_account, fixture_xml
+from tests.conftest import PASSWORD
+from wxnotify.callbacks.models import InboundMessage
+
+
+def login(client, name):
+    client.force_login(get_user_model().objects.get(username=name))
+
+
+def test_only_an_administrator_edits_an_account(client, personas):
+    ruikang = personas["ruikang"]
+    for name, expected in [("alice", 200), ("bob", 403), ("vera", 403)]:
+        client.logout()
+        login(client, name)
+        assert client.get(f"/accounts/{ruikang.pk}/edit/").status_code == expected, name
+
+
+def test_charlie_cannot_reach_ruikang_by_any_door(client, personas, push):
+    ruikang = personas["ruikang"]
+    push(ruikang, as_account(fixture_xml("text.xml"), ruikang))
+    inbound = InboundMessage.objects.get(account=ruikang)
+    login(client, "charlie")
+    assert client.get(f"/accounts/{ruikang.pk}/edit/").status_code == 404
+    assert client.get(f"/inbound/{inbound.pk}/").status_code == 404
+    client.post("/switch-account", {"account": ruikang.pk})
+    home = client.get("/").content.decode()
+    assert "别家医院" in home and "瑞康医院" not in home
+    assert "HPV" not in client.get("/inbound/").content.decode()
+    assert "otFpruAK8D" not in client.get("/followers/?state=all").content.decode()
+
+
+def test_alice_sees_ruikangs_log_and_followers(client, personas, push):
+    ruikang = personas["ruikang"]
+    push(ruikang, as_account(fixture_xml("follow_qrscene.xml"), ruikang))
+    login(client, "alice")
+    assert "otFpruAK8D-E6EfStSYonYSBZ8_4" in client.get("/followers/").content.decode()
+    log = client.get("/inbound/").content.decode()
+    assert "subscribe" in log
+    detail = client.get(f"/inbound/{InboundMessage.objects.get().pk}/").content.decode()
+    assert "qrscene_123123" in detail
+
+
+def test_only_superusers_connect_new_accounts(client, personas, django_user_model):
+    login(client, "alice")
+    assert client.get("/accounts/new/").status_code == 403
+    django_user_model.objects.create_superuser("root", password=PASSWORD)
+    client.logout()
+    login(client, "root")
+    assert client.get("/accounts/new/").status_code == 200
+
+
+def test_dashboard_counters_update_through_the_htmx_partial(client, personas, push):
+    ruikang = personas["ruikang"]
+    login(client, "vera")
+    before = client.get("/?partial=stats", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-stat="following">0<' in before
+    push(ruikang, as_account(fixture_xml("follow.xml"), ruikang))
+    after = client.get("/?partial=stats", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-stat="following">1<' in after and "<html" not in after
