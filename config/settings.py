@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WXNOTIFY_VAR_DIR", BASE_DIR / "var"))
@@ -120,7 +119,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 # WAL lets readers (the console) work while a writer (callbacks, the worker) commits;
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking.

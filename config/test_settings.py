@@ -5,9 +5,9 @@ import tempfile
 
 os.environ.setdefault("WXNOTIFY_VAR_DIR", tempfile.mkdtemp(prefix="wxnotify-test-"))
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only, speed
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HUEY["immediate"] = True  # noqa: F405
 WECHAT_API_BASE_URL = "http://127.0.0.1:9"  # discard port: a test that forgets to point at a fake WeChat fails fast
 

@@ -114,9 +114,7 @@ class CredentialClient(_Base):
 class WeChatClient(_Base):
     """Token-authenticated calls. On 40001/40014/42001 the token is refreshed once and the call retried."""
 
-    def __init__(
-        self, session: aiohttp.ClientSession, tokens: TokenSource, base_url: str = DEFAULT_BASE_URL
-    ) -> None:
+    def __init__(self, session: aiohttp.ClientSession, tokens: TokenSource, base_url: str = DEFAULT_BASE_URL) -> None:
         super().__init__(session, base_url)
         self._tokens = tokens
 
@@ -196,7 +194,9 @@ class WeChatClient(_Base):
     # --- customer-service messages, menus, users, JS-SDK, quota -------------------------------
 
     async def send_custom_message(self, *, openid: str, msgtype: str, content: Mapping[str, Any]) -> None:
-        await self.call("POST", "/cgi-bin/message/custom/send", body={"touser": openid, "msgtype": msgtype, msgtype: content})
+        await self.call(
+            "POST", "/cgi-bin/message/custom/send", body={"touser": openid, "msgtype": msgtype, msgtype: content}
+        )
 
     async def create_menu(self, *, buttons: list[JSONDict]) -> None:
         await self.call("POST", "/cgi-bin/menu/create", body={"button": buttons})

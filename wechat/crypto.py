@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import struct
 import string
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 

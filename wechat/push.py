@@ -34,7 +34,12 @@ def build_push(
     ts = str(timestamp if timestamp is not None else int(time.time()))
     nonce = nonce or str(secrets.randbelow(10**10))
     message = parse_message(message_xml)
-    query = {"signature": callback_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": message.openid}
+    query = {
+        "signature": callback_signature(token, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "openid": message.openid,
+    }
     if mode == "plaintext":
         return Push(query, message_xml)
     crypto = MessageCrypto(token=token, encoding_aes_keys=[encoding_aes_key], appid=appid)

@@ -51,8 +51,6 @@ def render_reply(reply: Reply, *, openid: str, account_original_id: str, create_
     return body[: -len("</xml>")] + item + "</xml>"
 
 
-def encrypt_reply(
-    plain_xml: str, crypto: MessageCrypto, *, timestamp: str, nonce: str, key_index: int = 0
-) -> str:
+def encrypt_reply(plain_xml: str, crypto: MessageCrypto, *, timestamp: str, nonce: str, key_index: int = 0) -> str:
     """The safe-mode envelope around a reply, encrypted with the key the push was decrypted with."""
     return crypto.encrypt(plain_xml.encode("utf-8"), timestamp=timestamp, nonce=nonce, key_index=key_index).to_xml()

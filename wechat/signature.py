@@ -34,7 +34,5 @@ def jssdk_signature(*, jsapi_ticket: str, noncestr: str, timestamp: str | int, u
     `url` is the page's full URL; the fragment is dropped here because WeChat signs without it.
     """
     url = url.split("#", 1)[0]
-    pairs = sorted(
-        [f"jsapi_ticket={jsapi_ticket}", f"noncestr={noncestr}", f"timestamp={timestamp}", f"url={url}"]
-    )
+    pairs = sorted([f"jsapi_ticket={jsapi_ticket}", f"noncestr={noncestr}", f"timestamp={timestamp}", f"url={url}"])
     return hashlib.sha1("&".join(pairs).encode("utf-8")).hexdigest()

@@ -255,11 +255,15 @@ def render_message(message: Message) -> bytes:
         elif isinstance(message, SubscribeChangeEvent):
             extra = _choices_xml("SubscribeMsgChangeEvent", message.choices)
         elif isinstance(message, SubscribeSentEvent):
-            extra = "<SubscribeMsgSentEvent>" + "".join(
-                f"<List><TemplateId>{cdata(r.template_id)}</TemplateId><MsgID>{r.msg_id}</MsgID>"
-                f"<ErrorCode>{r.error_code}</ErrorCode><ErrorStatus>{cdata(r.error_status)}</ErrorStatus></List>"
-                for r in message.results
-            ) + "</SubscribeMsgSentEvent>"
+            extra = (
+                "<SubscribeMsgSentEvent>"
+                + "".join(
+                    f"<List><TemplateId>{cdata(r.template_id)}</TemplateId><MsgID>{r.msg_id}</MsgID>"
+                    f"<ErrorCode>{r.error_code}</ErrorCode><ErrorStatus>{cdata(r.error_status)}</ErrorStatus></List>"
+                    for r in message.results
+                )
+                + "</SubscribeMsgSentEvent>"
+            )
         elif isinstance(message, TemplateSendJobFinishEvent):
             head |= {"MsgID": message.job_msg_id, "Status": message.status}
         elif isinstance(message, UnfollowEvent):

@@ -4,8 +4,7 @@ import logging
 
 from django.db import connection
 
-from tests.conftest import as_account, fixture_xml
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, as_account, fixture_xml
 
 SECRET = "s3cr3t-AppSecret-0123456789abcd"
 TOKEN = "CallbackToken12345"
@@ -16,7 +15,8 @@ def test_database_holds_ciphertext_only(make_account):
     account = make_account(app_secret=SECRET, callback_token=TOKEN, encoding_aes_key=AES)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT app_secret, callback_token, encoding_aes_key FROM accounts_officialaccount WHERE id = %s", [account.pk]
+            "SELECT app_secret, callback_token, encoding_aes_key FROM accounts_officialaccount WHERE id = %s",
+            [account.pk],
         )
         row = cursor.fetchone()
     for stored, plain in zip(row, (SECRET, TOKEN, AES), strict=True):
@@ -36,8 +36,15 @@ def test_edit_page_never_shows_saved_secrets_and_blank_keeps_them(client, person
     assert "已设置，不再显示" in page
     response = client.post(
         f"/accounts/{ruikang.pk}/edit/",
-        {"name": "瑞康医院（新）", "original_id": ruikang.original_id, "message_mode": "safe", "is_active": "on",
-         "app_secret": "", "callback_token": "", "encoding_aes_key": ""},
+        {
+            "name": "瑞康医院（新）",
+            "original_id": ruikang.original_id,
+            "message_mode": "safe",
+            "is_active": "on",
+            "app_secret": "",
+            "callback_token": "",
+            "encoding_aes_key": "",
+        },
     )
     assert response.status_code == 302
     ruikang.refresh_from_db()
@@ -51,8 +58,15 @@ def test_changing_the_aes_key_keeps_the_previous_one(client, personas):
     client.force_login(personas["alice"])
     client.post(
         f"/accounts/{ruikang.pk}/edit/",
-        {"name": ruikang.name, "original_id": ruikang.original_id, "message_mode": "safe", "is_active": "on",
-         "app_secret": "", "callback_token": "", "encoding_aes_key": AES},
+        {
+            "name": ruikang.name,
+            "original_id": ruikang.original_id,
+            "message_mode": "safe",
+            "is_active": "on",
+            "app_secret": "",
+            "callback_token": "",
+            "encoding_aes_key": AES,
+        },
     )
     ruikang.refresh_from_db()
     assert (ruikang.encoding_aes_key, ruikang.previous_encoding_aes_key) == (AES, old)
@@ -60,14 +74,35 @@ def test_changing_the_aes_key_keeps_the_previous_one(client, personas):
 
 def test_connecting_an_account_validates_and_hides_secrets_afterwards(client, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("root", password=PASSWORD))
-    bad = client.post("/accounts/new/", {"name": "X", "appid": "not-an-appid", "original_id": "gh_abc123", "message_mode": "safe",
-                                         "app_secret": SECRET, "callback_token": TOKEN, "encoding_aes_key": "short"})
+    bad = client.post(
+        "/accounts/new/",
+        {
+            "name": "X",
+            "appid": "not-an-appid",
+            "original_id": "gh_abc123",
+            "message_mode": "safe",
+            "app_secret": SECRET,
+            "callback_token": TOKEN,
+            "encoding_aes_key": "short",
+        },
+    )
     assert bad.status_code == 200
     body = bad.content.decode()
     assert "AppID 以 wx 开头" in body and "EncodingAESKey 为 43 位" in body
-    ok = client.post("/accounts/new/", {"name": "瑞康", "appid": "wx1234567890abcdef", "original_id": "gh_abc123def456",
-                                        "message_mode": "safe", "is_active": "on", "app_secret": SECRET,
-                                        "callback_token": TOKEN, "encoding_aes_key": AES}, follow=True)
+    ok = client.post(
+        "/accounts/new/",
+        {
+            "name": "瑞康",
+            "appid": "wx1234567890abcdef",
+            "original_id": "gh_abc123def456",
+            "message_mode": "safe",
+            "is_active": "on",
+            "app_secret": SECRET,
+            "callback_token": TOKEN,
+            "encoding_aes_key": AES,
+        },
+        follow=True,
+    )
     listing = ok.content.decode()
     assert "wx1234567890abcdef" in listing and "/wechat/wx1234567890abcdef/callback" in listing
     for secret in (SECRET, TOKEN, AES):

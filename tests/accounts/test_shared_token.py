@@ -91,6 +91,7 @@ def test_eight_processes_starting_cold_fetch_one_token(make_account):
     fake = StableTokenWeChat()
     base, stop = with_fake(fake)
     try:
+
         async def work(i):
             async with aiohttp.ClientSession() as session:
                 return await token_source(account, CredentialClient(session, base)).get()
@@ -107,6 +108,7 @@ def test_eight_processes_hitting_40001_together_force_one_refresh(make_account):
     fake = StableTokenWeChat()
     base, stop = with_fake(fake)
     try:
+
         async def warm():
             async with aiohttp.ClientSession() as session:
                 return await token_source(account, CredentialClient(session, base)).get()

@@ -49,7 +49,13 @@ def test_concurrent_retries_race_to_one_row(make_account):
     account = make_account(mode="safe")
     body = as_account(fixture_xml("follow.xml"), account)
     pushes = [
-        build_push(body, token=account.callback_token, appid=account.appid, mode="safe", encoding_aes_key=account.encoding_aes_key)
+        build_push(
+            body,
+            token=account.callback_token,
+            appid=account.appid,
+            mode="safe",
+            encoding_aes_key=account.encoding_aes_key,
+        )
         for _ in range(6)
     ]
     statuses: list[int] = []
@@ -59,7 +65,9 @@ def test_concurrent_retries_race_to_one_row(make_account):
         from urllib.parse import urlencode
 
         barrier.wait()
-        r = Client().post(f"/wechat/{account.appid}/callback?{urlencode(p.query)}", data=p.body, content_type="text/xml")
+        r = Client().post(
+            f"/wechat/{account.appid}/callback?{urlencode(p.query)}", data=p.body, content_type="text/xml"
+        )
         statuses.append(r.status_code)
         connection.close()
 

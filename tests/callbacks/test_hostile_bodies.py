@@ -21,8 +21,16 @@ from wechat.xmlcodec import render_encrypted_push
 from wxnotify.callbacks.models import InboundMessage
 
 FIXTURE_NAMES = [
-    "follow.xml", "unfollow.xml", "scan.xml", "menu_click.xml", "menu_view.xml", "subscribe_msg_popup_event.xml",
-    "subscribe_msg_change_event.xml", "subscribe_msg_sent_event.xml", "templatesendjobfinish.xml", "text.xml",
+    "follow.xml",
+    "unfollow.xml",
+    "scan.xml",
+    "menu_click.xml",
+    "menu_view.xml",
+    "subscribe_msg_popup_event.xml",
+    "subscribe_msg_change_event.xml",
+    "subscribe_msg_sent_event.xml",
+    "templatesendjobfinish.xml",
+    "text.xml",
 ]
 
 HOSTILE_INNER = [
@@ -50,7 +58,9 @@ def _assert_safe(response, before: int, account) -> None:
 
 
 @pytest.mark.django_db
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     name=st.sampled_from(FIXTURE_NAMES),
     mode=st.sampled_from(["plaintext", "compatible", "safe"]),
@@ -59,10 +69,15 @@ def _assert_safe(response, before: int, account) -> None:
     data=st.binary(min_size=1, max_size=64),
     tamper_query=st.sampled_from(["none", "drop_signature", "drop_msg_signature", "raw", "timestamp"]),
 )
-def test_mutated_pushes_never_cause_a_5xx_or_a_stray_row(make_account_once, name, mode, mutation, position, data, tamper_query):
+def test_mutated_pushes_never_cause_a_5xx_or_a_stray_row(
+    make_account_once, name, mode, mutation, position, data, tamper_query
+):
     account = make_account_once(mode)
     built = build_push(
-        as_account(fixture_xml(name), account), token=account.callback_token, appid=account.appid, mode=mode,
+        as_account(fixture_xml(name), account),
+        token=account.callback_token,
+        appid=account.appid,
+        mode=mode,
         encoding_aes_key=account.encoding_aes_key,
     )
     body, query = bytearray(built.body), dict(built.query)
@@ -105,8 +120,11 @@ def test_hostile_plaintext_inside_valid_encryption_and_signatures_is_400(make_ac
         ciphertext = base64.b64encode(bytes(raw)).decode()
     ts, nonce = "1700000000", "42"
     query = {
-        "signature": callback_signature(account.callback_token, ts, nonce), "timestamp": ts, "nonce": nonce,
-        "encrypt_type": "aes", "msg_signature": callback_signature(account.callback_token, ts, nonce, ciphertext),
+        "signature": callback_signature(account.callback_token, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": callback_signature(account.callback_token, ts, nonce, ciphertext),
     }
     body = render_encrypted_push(account_original_id=account.original_id, encrypt=ciphertext)
     before = InboundMessage.objects.filter(account=account).count()

@@ -40,11 +40,16 @@ def test_message_encrypted_with_the_previous_key_is_accepted_after_a_key_change(
     old_key = account.encoding_aes_key
     built = build_push(
         as_account(fixture_xml("unfollow.xml"), account),
-        token=account.callback_token, appid=account.appid, mode="safe", encoding_aes_key=old_key,
+        token=account.callback_token,
+        appid=account.appid,
+        mode="safe",
+        encoding_aes_key=old_key,
     )
     account.previous_encoding_aes_key, account.encoding_aes_key = old_key, generate_encoding_aes_key()
     account.save()
-    r = client.post(f"/wechat/{account.appid}/callback?{urlencode(built.query)}", data=built.body, content_type="text/xml")
+    r = client.post(
+        f"/wechat/{account.appid}/callback?{urlencode(built.query)}", data=built.body, content_type="text/xml"
+    )
     assert r.status_code == 200 and InboundMessage.objects.filter(account=account, event="unsubscribe").exists()
 
 
@@ -58,10 +63,15 @@ def test_message_addressed_to_another_account_is_refused(push, make_account):
 def test_ciphertext_for_another_appid_is_refused(client, make_account):
     account = make_account(mode="safe")
     other = build_push(
-        as_account(fixture_xml("follow.xml"), account), token=account.callback_token, appid="wx9999999999999999",
-        mode="safe", encoding_aes_key=account.encoding_aes_key,
+        as_account(fixture_xml("follow.xml"), account),
+        token=account.callback_token,
+        appid="wx9999999999999999",
+        mode="safe",
+        encoding_aes_key=account.encoding_aes_key,
     )
-    r = client.post(f"/wechat/{account.appid}/callback?{urlencode(other.query)}", data=other.body, content_type="text/xml")
+    r = client.post(
+        f"/wechat/{account.appid}/callback?{urlencode(other.query)}", data=other.body, content_type="text/xml"
+    )
     assert r.status_code == 400 and b"another appid" in r.content
     assert not InboundMessage.objects.exists()
 
@@ -88,10 +98,14 @@ def test_a_reply_from_a_handler_is_encrypted_in_safe_mode(push, make_account):
         response = push(account, as_account(fixture_xml("menu_click.xml"), account))
         assert response.status_code == 200
         root = fromstring(response.content)
-        crypto = MessageCrypto(token=account.callback_token, encoding_aes_keys=account.encoding_aes_keys, appid=account.appid)
+        crypto = MessageCrypto(
+            token=account.callback_token, encoding_aes_keys=account.encoding_aes_keys, appid=account.appid
+        )
         plain, _ = crypto.decrypt(
-            encrypt=root.findtext("Encrypt"), msg_signature=root.findtext("MsgSignature"),
-            timestamp=root.findtext("TimeStamp"), nonce=root.findtext("Nonce"),
+            encrypt=root.findtext("Encrypt"),
+            msg_signature=root.findtext("MsgSignature"),
+            timestamp=root.findtext("TimeStamp"),
+            nonce=root.findtext("Nonce"),
         )
         reply = fromstring(plain)
         assert reply.findtext("Content") == "您点击了 MENU_GUIDE_OPD"

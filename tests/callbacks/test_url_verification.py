@@ -7,7 +7,12 @@ from wechat.signature import callback_signature
 
 def test_echoes_echostr_when_signed_with_the_account_token(client, make_account):
     account = make_account(callback_token="AAAAA")
-    query = {"signature": "f464b24fc39322e44b38aa78f5edd27bd1441696", "timestamp": "1714036504", "nonce": "1514711492", "echostr": "9149402766473718484"}
+    query = {
+        "signature": "f464b24fc39322e44b38aa78f5edd27bd1441696",
+        "timestamp": "1714036504",
+        "nonce": "1514711492",
+        "echostr": "9149402766473718484",
+    }
     response = client.get(f"/wechat/{account.appid}/callback?{urlencode(query)}")
     assert response.status_code == 200
     assert response.content == b"9149402766473718484"
@@ -28,6 +33,11 @@ def test_unknown_or_inactive_account_is_404(client, make_account):
 
 def test_the_callback_needs_no_login(client, make_account):
     account = make_account(callback_token="AAAAA")
-    query = {"signature": "899cf89e464efb63f54ddac96b0a0a235f53aa78", "timestamp": "1714037059", "nonce": "486452656", "echostr": "ok"}
+    query = {
+        "signature": "899cf89e464efb63f54ddac96b0a0a235f53aa78",
+        "timestamp": "1714037059",
+        "nonce": "486452656",
+        "echostr": "ok",
+    }
     response = client.get(f"/wechat/{account.appid}/callback?{urlencode(query)}")
     assert response.status_code == 200 and response.content == b"ok"

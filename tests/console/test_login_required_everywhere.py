@@ -18,7 +18,9 @@ def named_routes(resolver=None, prefix=""):
 def sample_url(name, pattern):
     from django.urls import reverse
 
-    kwargs = {key: (1 if conv.regex == "[0-9]+" else "wx0000000000000001") for key, conv in pattern.pattern.converters.items()}
+    kwargs = {
+        key: (1 if conv.regex == "[0-9]+" else "wx0000000000000001") for key, conv in pattern.pattern.converters.items()
+    }
     return reverse(name, kwargs=kwargs)
 
 

@@ -2,8 +2,7 @@
 
 from django.contrib.auth import get_user_model
 
-from tests.conftest import as_account, fixture_xml
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, as_account, fixture_xml
 from wxnotify.callbacks.models import InboundMessage
 
 

@@ -42,7 +42,8 @@ def test_scan_by_an_existing_follower_is_history_not_a_new_follow(push, make_acc
     push(account, as_account(fixture_xml("follow.xml"), account))
     push(account, as_account(fixture_xml("scan.xml"), account))
     assert list(FollowerChange.objects.order_by("id").values_list("kind", "qr_scene")) == [
-        ("follow", ""), ("scan", "poster_hpv_2026")
+        ("follow", ""),
+        ("scan", "poster_hpv_2026"),
     ]
 
 

@@ -26,8 +26,12 @@ def run_sync_against(openids: list[str], settings, account, *, fail_on_page: int
             if fail_on_page is not None and page_no == fail_on_page:
                 return {"errcode": -1, "errmsg": "system error"}
             page = openids[index : index + 10000]
-            return {"total": len(openids), "count": len(page), "data": {"openid": page} if page else {},
-                    "next_openid": page[-1] if page else ""}
+            return {
+                "total": len(openids),
+                "count": len(page),
+                "data": {"openid": page} if page else {},
+                "next_openid": page[-1] if page else "",
+            }
 
         fake.on("/cgi-bin/user/get", user_get)
         settings.WECHAT_API_BASE_URL = await fake.start()
@@ -48,7 +52,7 @@ def test_sync_adds_listed_marks_missing_and_refollows(make_account, settings):
     record_follow(account=account, openid="o-gone", occurred_at=then)
     record_unfollow(account=account, openid="o-back", occurred_at=then)
     listed = [f"o-{i:05d}" for i in range(23000)] + ["o-back"]
-    fake, pages = run_sync_against(listed, settings, account)
+    fake, _pages = run_sync_against(listed, settings, account)
     assert fake.calls["/cgi-bin/user/get"] == 4  # 3 pages with people, then WeChat's empty last page
     assert Follower.objects.filter(account=account, is_following=True).count() == 23001
     assert not Follower.objects.get(openid="o-gone").is_following

@@ -41,8 +41,14 @@ def run_with_fake(test):
 
 def test_fetch_token_and_its_errors_never_leak_the_secret():
     async def test(fake, base, session):
-        fake.on("/cgi-bin/token", lambda r, p: {"access_token": "ACCESS", "expires_in": 7200}
-                if r.query["secret"] == "s3cret-value" else {"errcode": 40125, "errmsg": "invalid appsecret rid: 1-2-3"})
+        fake.on(
+            "/cgi-bin/token",
+            lambda r, p: (
+                {"access_token": "ACCESS", "expires_in": 7200}
+                if r.query["secret"] == "s3cret-value"
+                else {"errcode": 40125, "errmsg": "invalid appsecret rid: 1-2-3"}
+            ),
+        )
         client = CredentialClient(session, base)
         token = await client.fetch_token(appid="wx0123456789abcdef", secret="s3cret-value")
         assert (token.value, token.expires_in) == ("ACCESS", 7200)
@@ -66,17 +72,23 @@ def test_stable_token_posts_json():
 
 def test_bizsend_sends_raw_utf8_and_returns_the_int64_msgid():
     async def test(fake, base, session):
-        fake.on("/cgi-bin/message/subscribe/bizsend", lambda r, p: {"errcode": 0, "errmsg": "ok", "msgid": 1988810812324364291})
+        fake.on(
+            "/cgi-bin/message/subscribe/bizsend",
+            lambda r, p: {"errcode": 0, "errmsg": "ok", "msgid": 1988810812324364291},
+        )
         client = WeChatClient(session, CountingTokens(), base)
         msgid = await client.send_subscribe_message(
             openid="o1", template_id="TPL", data={"thing1": "心内科复诊"}, page="https://h.example/a"
         )
         assert msgid == 1988810812324364291
-        path, query, body = fake.requests[-1]
+        _path, query, body = fake.requests[-1]
         assert query["access_token"] == "T1"
         assert "心内科复诊".encode() in body and b"\\u" not in body
         assert json.loads(body) == {
-            "touser": "o1", "template_id": "TPL", "data": {"thing1": {"value": "心内科复诊"}}, "page": "https://h.example/a"
+            "touser": "o1",
+            "template_id": "TPL",
+            "data": {"thing1": {"value": "心内科复诊"}},
+            "page": "https://h.example/a",
         }
 
     run_with_fake(test)
@@ -84,8 +96,14 @@ def test_bizsend_sends_raw_utf8_and_returns_the_int64_msgid():
 
 def test_auth_error_refreshes_once_then_retries():
     async def test(fake, base, session):
-        fake.on("/cgi-bin/user/info", lambda r, p: {"openid": "o1", "subscribe": 1}
-                if r.query["access_token"] == "T2" else {"errcode": 40001, "errmsg": "invalid credential"})
+        fake.on(
+            "/cgi-bin/user/info",
+            lambda r, p: (
+                {"openid": "o1", "subscribe": 1}
+                if r.query["access_token"] == "T2"
+                else {"errcode": 40001, "errmsg": "invalid credential"}
+            ),
+        )
         tokens = CountingTokens()
         client = WeChatClient(session, tokens, base)
         assert (await client.get_user_info(openid="o1"))["subscribe"] == 1
@@ -109,7 +127,10 @@ def test_auth_error_twice_gives_up_instead_of_looping():
 
 def test_other_errors_are_not_retried():
     async def test(fake, base, session):
-        fake.on("/cgi-bin/message/subscribe/bizsend", lambda r, p: {"errcode": 43101, "errmsg": "user refuse to accept the msg rid: x"})
+        fake.on(
+            "/cgi-bin/message/subscribe/bizsend",
+            lambda r, p: {"errcode": 43101, "errmsg": "user refuse to accept the msg rid: x"},
+        )
         tokens = CountingTokens()
         with pytest.raises(WeChatAPIError) as error:
             await WeChatClient(session, tokens, base).send_subscribe_message(openid="o1", template_id="T", data={})
@@ -166,13 +187,34 @@ def test_connection_refused_is_a_transport_error():
 def test_every_covered_endpoint_hits_wechats_path():
     async def test(fake, base, session):
         for path in [
-            "/wxaapi/newtmpl/getcategory", "/wxaapi/newtmpl/getpubtemplatetitles", "/wxaapi/newtmpl/getpubtemplatekeywords",
-            "/wxaapi/newtmpl/addtemplate", "/wxaapi/newtmpl/deltemplate", "/wxaapi/newtmpl/gettemplate",
-            "/cgi-bin/message/template/subscribe", "/cgi-bin/message/custom/send", "/cgi-bin/menu/create",
-            "/cgi-bin/menu/get", "/cgi-bin/menu/delete", "/cgi-bin/user/get", "/cgi-bin/ticket/getticket",
-            "/cgi-bin/openapi/quota/get", "/sns/oauth2/access_token", "/cgi-bin/clear_quota/v2",
+            "/wxaapi/newtmpl/getcategory",
+            "/wxaapi/newtmpl/getpubtemplatetitles",
+            "/wxaapi/newtmpl/getpubtemplatekeywords",
+            "/wxaapi/newtmpl/addtemplate",
+            "/wxaapi/newtmpl/deltemplate",
+            "/wxaapi/newtmpl/gettemplate",
+            "/cgi-bin/message/template/subscribe",
+            "/cgi-bin/message/custom/send",
+            "/cgi-bin/menu/create",
+            "/cgi-bin/menu/get",
+            "/cgi-bin/menu/delete",
+            "/cgi-bin/user/get",
+            "/cgi-bin/ticket/getticket",
+            "/cgi-bin/openapi/quota/get",
+            "/sns/oauth2/access_token",
+            "/cgi-bin/clear_quota/v2",
         ]:
-            fake.on(path, lambda r, p: {"errcode": 0, "errmsg": "ok", "data": [], "priTmplId": "P", "ticket": "JT", "expires_in": 7200})
+            fake.on(
+                path,
+                lambda r, p: {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "data": [],
+                    "priTmplId": "P",
+                    "ticket": "JT",
+                    "expires_in": 7200,
+                },
+            )
         c = WeChatClient(session, CountingTokens(), base)
         await c.get_category()
         await c.get_pub_template_titles(category_ids=[2, 616])

@@ -49,7 +49,10 @@ def crypto(*keys: str) -> MessageCrypto:
 
 def test_decrypts_the_wechatpy_vector():
     plain, key_index = crypto().decrypt(
-        encrypt=VECTOR_ENCRYPT, msg_signature="74d92dfeb87ba7c714f89d98870ae5eb62dff26d", timestamp="1411525903", nonce="461056294"
+        encrypt=VECTOR_ENCRYPT,
+        msg_signature="74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
+        timestamp="1411525903",
+        nonce="461056294",
     )
     assert key_index == 0
     assert len(plain) == 281
@@ -69,7 +72,10 @@ def test_encrypts_to_the_wechatpy_vector_with_its_fixed_random_prefix():
 def test_previous_key_still_decrypts_and_is_reported():
     new_key = generate_encoding_aes_key()
     plain, key_index = crypto(new_key, KEY).decrypt(
-        encrypt=VECTOR_ENCRYPT, msg_signature="74d92dfeb87ba7c714f89d98870ae5eb62dff26d", timestamp="1411525903", nonce="461056294"
+        encrypt=VECTOR_ENCRYPT,
+        msg_signature="74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
+        timestamp="1411525903",
+        nonce="461056294",
     )
     assert key_index == 1 and b"messense" in plain
 
@@ -116,7 +122,10 @@ def test_round_trip_any_message(message, key):
     c = MessageCrypto(token="tok", encoding_aes_keys=[key], appid=APPID)
     envelope = c.encrypt(message, timestamp="1", nonce="2")
     assert len(base64.b64decode(envelope.encrypt)) % 32 == 0
-    assert c.decrypt(encrypt=envelope.encrypt, msg_signature=envelope.msg_signature, timestamp="1", nonce="2") == (message, 0)
+    assert c.decrypt(encrypt=envelope.encrypt, msg_signature=envelope.msg_signature, timestamp="1", nonce="2") == (
+        message,
+        0,
+    )
 
 
 def test_generated_keys_are_valid_encoding_aes_keys():

@@ -17,11 +17,17 @@ def test_text_reply_swaps_to_and_from():
 
 
 def test_news_reply_has_exactly_one_article():
-    article = Article(title="HPV 疫苗到货", description="点击预约", pic_url="https://h.example/p.png", url="https://h.example/a")
+    article = Article(
+        title="HPV 疫苗到货", description="点击预约", pic_url="https://h.example/p.png", url="https://h.example/a"
+    )
     root = fromstring(render_reply(NewsReply(article), openid="o1", account_original_id="gh_1", create_time=5))
     assert root.findtext("ArticleCount") == "1"
     items = root.findall("Articles/item")
-    assert len(items) == 1 and items[0].findtext("Title") == "HPV 疫苗到货" and items[0].findtext("Url") == "https://h.example/a"
+    assert (
+        len(items) == 1
+        and items[0].findtext("Title") == "HPV 疫苗到货"
+        and items[0].findtext("Url") == "https://h.example/a"
+    )
 
 
 def test_cdata_terminator_in_content_cannot_break_out():
@@ -31,10 +37,14 @@ def test_cdata_terminator_in_content_cannot_break_out():
 
 
 def test_encrypted_reply_decrypts_with_the_same_key():
-    crypto = MessageCrypto(token="tok", encoding_aes_keys=["kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"], appid="wx49f0ab532d5d035a")
+    crypto = MessageCrypto(
+        token="tok", encoding_aes_keys=["kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"], appid="wx49f0ab532d5d035a"
+    )
     plain = render_reply(TextReply("好"), openid="o1", account_original_id="gh_1", create_time=5)
     envelope_xml = encrypt_reply(plain, crypto, timestamp="10", nonce="n1")
     root = fromstring(envelope_xml)
     encrypt = parse_envelope(envelope_xml.encode()).encrypt
-    decrypted, _ = crypto.decrypt(encrypt=encrypt, msg_signature=root.findtext("MsgSignature"), timestamp="10", nonce="n1")
+    decrypted, _ = crypto.decrypt(
+        encrypt=encrypt, msg_signature=root.findtext("MsgSignature"), timestamp="10", nonce="n1"
+    )
     assert decrypted.decode() == plain

@@ -9,7 +9,7 @@ def test_url_verification_vectors_from_the_official_doc():
 
 
 def test_verify_url_echoes_only_with_the_right_signature():
-    good = dict(signature="f464b24fc39322e44b38aa78f5edd27bd1441696", timestamp="1714036504", nonce="1514711492")
+    good = {"signature": "f464b24fc39322e44b38aa78f5edd27bd1441696", "timestamp": "1714036504", "nonce": "1514711492"}
     assert verify_url("AAAAA", echostr="hello-5678", **good) == "hello-5678"
     assert verify_url("AAAAB", echostr="hello-5678", **good) is None
     assert verify_url("AAAAA", echostr="x", **{**good, "nonce": "1514711493"}) is None
@@ -33,7 +33,7 @@ def test_signature_check_survives_garbage_without_raising():
 
 def test_jssdk_signature_matches_the_official_example_and_ignores_the_fragment():
     ticket = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
-    args = dict(jsapi_ticket=ticket, noncestr="Wm3WZYTPz0wzccnW", timestamp=1414587457)
+    args = {"jsapi_ticket": ticket, "noncestr": "Wm3WZYTPz0wzccnW", "timestamp": 1414587457}
     expected = "0f9de62fce790f9a083d5c99e95740ceb90c27ed"
     assert jssdk_signature(url="http://mp.weixin.qq.com?params=value", **args) == expected
     assert jssdk_signature(url="http://mp.weixin.qq.com?params=value#section", **args) == expected

@@ -37,34 +37,64 @@ def test_every_fixture_file_is_covered_here():
 
 
 EXPECTED = [
-    ("follow.xml", FollowEvent(account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969440, msg_type="event")),
+    (
+        "follow.xml",
+        FollowEvent(account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969440, msg_type="event"),
+    ),
     (
         "follow_qrscene.xml",
         FollowEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969441, msg_type="event", scene="123123",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969441,
+            msg_type="event",
+            scene="123123",
             ticket="gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==",
         ),
     ),
-    ("unfollow.xml", UnfollowEvent(account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969500, msg_type="event")),
+    (
+        "unfollow.xml",
+        UnfollowEvent(account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969500, msg_type="event"),
+    ),
     (
         "scan.xml",
         ScanEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969442, msg_type="event", scene="poster_hpv_2026",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969442,
+            msg_type="event",
+            scene="poster_hpv_2026",
             ticket="gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==",
         ),
     ),
-    ("menu_click.xml", MenuClickEvent(account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969443, msg_type="event", key="MENU_GUIDE_OPD")),
+    (
+        "menu_click.xml",
+        MenuClickEvent(
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969443,
+            msg_type="event",
+            key="MENU_GUIDE_OPD",
+        ),
+    ),
     (
         "menu_view.xml",
         MenuViewEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969444, msg_type="event",
-            url="https://hospital.example.com/booking", menu_id="418236710",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969444,
+            msg_type="event",
+            url="https://hospital.example.com/booking",
+            menu_id="418236710",
         ),
     ),
     (
         "subscribe_msg_popup_event.xml",
         SubscribePopupEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969440, msg_type="event",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969440,
+            msg_type="event",
             choices=(
                 SubscribeChoice("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", "accept", 2),
                 SubscribeChoice("9nLIlbOQZC5Y89AZteFEux3WCXRRRG5Wfzkpssu4bLI", "reject", 2),
@@ -74,43 +104,74 @@ EXPECTED = [
     (
         "subscribe_msg_change_event.xml",
         SubscribeChangeEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969440, msg_type="event",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969440,
+            msg_type="event",
             choices=(SubscribeChoice("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", "reject"),),
         ),
     ),
     (
         "subscribe_msg_change_event_popup_wrapper.xml",  # the official doc's wrong wrapper
         SubscribeChangeEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969440, msg_type="event",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969440,
+            msg_type="event",
             choices=(SubscribeChoice("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", "reject"),),
         ),
     ),
     (
         "subscribe_msg_sent_event.xml",
         SubscribeSentEvent(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969440, msg_type="event",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969440,
+            msg_type="event",
             results=(SentResult("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", 1700827132819554304, 0, "success"),),
         ),
     ),
     (
         "templatesendjobfinish.xml",
         TemplateSendJobFinishEvent(
-            account_original_id="gh_123456789abc", openid="oia2TjuEGTNoeX76QEjQNrcURxG8", create_time=1395658920,
-            msg_type="event", job_msg_id=200163836, status="failed:user block",
+            account_original_id="gh_123456789abc",
+            openid="oia2TjuEGTNoeX76QEjQNrcURxG8",
+            create_time=1395658920,
+            msg_type="event",
+            job_msg_id=200163836,
+            status="failed:user block",
         ),
     ),
-    ("text.xml", TextMessage(account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969445, msg_type="text", content="HPV疫苗什么时候到？", id=24387463217845678)),
+    (
+        "text.xml",
+        TextMessage(
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969445,
+            msg_type="text",
+            content="HPV疫苗什么时候到？",
+            id=24387463217845678,
+        ),
+    ),
     (
         "location_unknown.xml",
         UnknownMessage(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969446, msg_type="event", event_name="LOCATION",
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969446,
+            msg_type="event",
+            event_name="LOCATION",
             fields_=(("Latitude", "32.187849"), ("Longitude", "119.425836"), ("Precision", "65.000000")),
         ),
     ),
     (
         "image_unknown.xml",
         UnknownMessage(
-            account_original_id="gh_123456789abc", openid=OPENID, create_time=1610969447, msg_type="image", id=24387463217845679,
+            account_original_id="gh_123456789abc",
+            openid=OPENID,
+            create_time=1610969447,
+            msg_type="image",
+            id=24387463217845679,
             fields_=(("PicUrl", "http://mmbiz.qpic.cn/example.jpg"), ("MediaId", "media_id_1")),
         ),
     ),
@@ -148,7 +209,7 @@ HOSTILE = {
     b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Content>&c;</Content></xml>',
     "external_dtd": b'<?xml version="1.0"?><!DOCTYPE xml SYSTEM "http://127.0.0.1:9/x.dtd"><xml/>',
     "parameter_entity": b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p">%p;]><xml/>',
-    "not_xml": b"{\"ToUserName\": \"gh_x\"}",
+    "not_xml": b'{"ToUserName": "gh_x"}',
     "truncated": fixture("follow.xml")[:-10],
     "wrong_root": fixture("follow.xml").replace(b"<xml>", b"<msg>").replace(b"</xml>", b"</msg>"),
     "no_from": b"<xml><ToUserName>gh_1</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>",
@@ -172,7 +233,9 @@ def test_hostile_or_malformed_xml_is_refused_with_a_reason(name):
 
 
 def test_envelope_needs_encrypt():
-    assert parse_envelope(b"<xml><ToUserName>gh_1</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>").encrypt == "abc"
+    assert (
+        parse_envelope(b"<xml><ToUserName>gh_1</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>").encrypt == "abc"
+    )
     with pytest.raises(MalformedMessage):
         parse_envelope(b"<xml><ToUserName>gh_1</ToUserName></xml>")
 
@@ -180,7 +243,16 @@ def test_envelope_needs_encrypt():
 text_values = st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), max_size=50)
 
 
-@given(content=text_values, openid=st.from_regex(r"o[A-Za-z0-9_-]{27}", fullmatch=True), create_time=st.integers(0, 2**31))
+@given(
+    content=text_values, openid=st.from_regex(r"o[A-Za-z0-9_-]{27}", fullmatch=True), create_time=st.integers(0, 2**31)
+)
 def test_any_text_message_round_trips(content, openid, create_time):
-    message = TextMessage(account_original_id="gh_1", openid=openid, create_time=create_time, msg_type="text", content=content.strip(), id=7)
+    message = TextMessage(
+        account_original_id="gh_1",
+        openid=openid,
+        create_time=create_time,
+        msg_type="text",
+        content=content.strip(),
+        id=7,
+    )
     assert parse_message(render_message(message)) == message

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -25,16 +25,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
-def accounts_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[OfficialAccount]:
-    if not user.is_authenticated:
+def accounts_for(user: User | AbstractBaseUser | AnonymousUser) -> QuerySet[OfficialAccount]:
+    if not isinstance(user, User):
         return OfficialAccount.objects.none()
     if user.is_superuser:
         return OfficialAccount.objects.all()
     return OfficialAccount.objects.filter(memberships__user=user)
 
 
-def role_on(user: AbstractBaseUser | AnonymousUser, account: OfficialAccount) -> Role | None:
-    if not user.is_authenticated:
+def role_on(user: User | AbstractBaseUser | AnonymousUser, account: OfficialAccount) -> Role | None:
+    if not isinstance(user, User):
         return None
     if user.is_superuser:
         return Role.ADMINISTRATOR

@@ -36,7 +36,8 @@ class EncryptedTextField(models.TextField):
             return fernet().decrypt(value.encode()).decode("utf-8")
         except InvalidToken:
             raise ImproperlyConfigured(
-                f"{self.model.__name__}.{self.name} cannot be decrypted: is WXNOTIFY_FIELD_KEYS the key it was saved with?"
+                f"{self.model.__name__}.{self.name} cannot be decrypted: "
+                "is WXNOTIFY_FIELD_KEYS the key it was saved with?"
             ) from None
 
     def get_prep_value(self, value: Any) -> Any:

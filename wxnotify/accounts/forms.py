@@ -21,10 +21,15 @@ def generate_callback_token() -> str:
 
 class AccountForm(forms.ModelForm):
     app_secret = forms.CharField(
-        label=_("AppSecret"), required=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+        label=_("AppSecret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
     callback_token = forms.CharField(
-        label=_("令牌（Token）"), required=False, validators=[token_validator], widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("令牌（Token）"),
+        required=False,
+        validators=[token_validator],
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     encoding_aes_key = forms.CharField(
         label=_("消息加解密密钥（EncodingAESKey）"),
@@ -45,7 +50,9 @@ class AccountForm(forms.ModelForm):
             for name in SECRET_FIELDS:
                 field = self.fields[name]
                 field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-                field.help_text = _("已设置，不再显示。留空表示不修改。") if getattr(self.instance, name) else _("未设置。")
+                field.help_text = (
+                    _("已设置，不再显示。留空表示不修改。") if getattr(self.instance, name) else _("未设置。")
+                )
         else:
             # New secrets that WeChat's backend will be told: proposed here, shown only until saved.
             self.fields["callback_token"].initial = generate_callback_token()
@@ -54,7 +61,7 @@ class AccountForm(forms.ModelForm):
             self.fields["encoding_aes_key"].help_text = _("把同一密钥填到公众平台「服务器配置」。")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for name in ("app_secret", "callback_token"):
             if not data.get(name) and not (self.editing and getattr(self.instance, name)):
                 self.add_error(name, _("必填。"))

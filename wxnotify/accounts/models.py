@@ -78,7 +78,7 @@ class SharedCredential(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ACCESS_TOKEN = "access_token"
+        ACCESS_TOKEN = "access_token"  # noqa: S105 - a kind name, not a value
         JSAPI_TICKET = "jsapi_ticket"
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="credentials")
@@ -91,3 +91,6 @@ class SharedCredential(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "kind"], name="one_credential_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of account {self.account_id} (generation {self.generation})"

@@ -65,10 +65,7 @@ class SharedCredentialSource:
 
     def _usable(self, row: SharedCredential, stale: str | None) -> bool:
         return bool(
-            row.value
-            and row.expires_at
-            and row.expires_at - EXPIRY_MARGIN > timezone.now()
-            and row.value != stale
+            row.value and row.expires_at and row.expires_at - EXPIRY_MARGIN > timezone.now() and row.value != stale
         )
 
     async def _obtain(self, *, stale: str | None) -> str:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from wxnotify.accounts.access import SESSION_KEY, accounts_for, role_on
 from wxnotify.accounts.forms import AccountForm
-from wxnotify.accounts.models import Membership, OfficialAccount, Role
+from wxnotify.accounts.models import Membership, Role
 
 log = logging.getLogger(__name__)
 

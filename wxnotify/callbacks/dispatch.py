@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wechat.messages import Message
 from wechat.replies import Reply
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=Message)
 Handler = Callable[["OfficialAccount", M, "InboundMessage"], Reply | None]
 
-_handlers: dict[type[Message], list[Handler]] = defaultdict(list)  # type: ignore[type-arg]
+_handlers: dict[type[Message], list[Handler[Any]]] = defaultdict(list)
 
 
 def handles(*types: type[M]) -> Callable[[Handler[M]], Handler[M]]:

@@ -20,9 +20,7 @@ def inbound_log(request: HttpRequest) -> HttpResponse:
     openid = request.GET.get("openid", "").strip()
     if openid:
         rows = rows.filter(openid=openid)
-    kinds = (
-        InboundMessage.objects.filter(account=account).exclude(event="").values_list("event", flat=True).distinct()
-    )
+    kinds = InboundMessage.objects.filter(account=account).exclude(event="").values_list("event", flat=True).distinct()
     context = {"page": keyset_page(request, rows), "kind": kind, "openid": openid, "kinds": sorted(kinds)}
     return render(request, "callbacks/log.html", context)
 

@@ -46,7 +46,11 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
 
     if request.method == "GET":
         echostr = verify_url(
-            account.callback_token, signature=signature, timestamp=timestamp, nonce=nonce, echostr=query.get("echostr", "")
+            account.callback_token,
+            signature=signature,
+            timestamp=timestamp,
+            nonce=nonce,
+            echostr=query.get("echostr", ""),
         )
         if echostr is None:
             return _forbidden(account, "signature does not match")

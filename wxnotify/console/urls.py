@@ -15,7 +15,11 @@ console_patterns = (
 )
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html", redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="console/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("set-language/", login_not_required(set_language), name="set_language"),
     path("accounts/", include("wxnotify.accounts.urls")),

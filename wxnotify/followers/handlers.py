@@ -19,20 +19,30 @@ def _when(create_time: int) -> datetime:
 @handles(FollowEvent)
 def on_follow(account: OfficialAccount, event: FollowEvent, inbound: InboundMessage) -> Reply | None:
     services.record_follow(
-        account=account, openid=event.openid, occurred_at=_when(event.create_time), qr_scene=event.scene or "", inbound=inbound
+        account=account,
+        openid=event.openid,
+        occurred_at=_when(event.create_time),
+        qr_scene=event.scene or "",
+        inbound=inbound,
     )
     return None
 
 
 @handles(UnfollowEvent)
 def on_unfollow(account: OfficialAccount, event: UnfollowEvent, inbound: InboundMessage) -> Reply | None:
-    services.record_unfollow(account=account, openid=event.openid, occurred_at=_when(event.create_time), inbound=inbound)
+    services.record_unfollow(
+        account=account, openid=event.openid, occurred_at=_when(event.create_time), inbound=inbound
+    )
     return None
 
 
 @handles(ScanEvent)
 def on_scan(account: OfficialAccount, event: ScanEvent, inbound: InboundMessage) -> Reply | None:
     services.record_scan(
-        account=account, openid=event.openid, occurred_at=_when(event.create_time), qr_scene=event.scene, inbound=inbound
+        account=account,
+        openid=event.openid,
+        occurred_at=_when(event.create_time),
+        qr_scene=event.scene,
+        inbound=inbound,
     )
     return None

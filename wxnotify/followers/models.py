@@ -46,3 +46,6 @@ class FollowerChange(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["account", "kind", "occurred_at"], name="follower_changes_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.follower_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

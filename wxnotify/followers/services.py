@@ -19,14 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def _follower(account: OfficialAccount, openid: str) -> Follower:
-    follower, _ = Follower.objects.get_or_create(
-        account=account, openid=openid, defaults={"is_following": False}
-    )
+    follower, _ = Follower.objects.get_or_create(account=account, openid=openid, defaults={"is_following": False})
     return follower
 
 
 def record_follow(
-    *, account: OfficialAccount, openid: str, occurred_at: datetime, qr_scene: str = "", inbound: InboundMessage | None = None
+    *,
+    account: OfficialAccount,
+    openid: str,
+    occurred_at: datetime,
+    qr_scene: str = "",
+    inbound: InboundMessage | None = None,
 ) -> Follower:
     follower = _follower(account, openid)
     if follower.state_changed_at is None or occurred_at >= follower.state_changed_at:
@@ -38,7 +41,12 @@ def record_follow(
             follower.qr_scene = qr_scene
         follower.save()
     FollowerChange.objects.create(
-        account=account, follower=follower, kind=FollowerChange.Kind.FOLLOW, qr_scene=qr_scene, occurred_at=occurred_at, inbound=inbound
+        account=account,
+        follower=follower,
+        kind=FollowerChange.Kind.FOLLOW,
+        qr_scene=qr_scene,
+        occurred_at=occurred_at,
+        inbound=inbound,
     )
     return follower
 
@@ -59,7 +67,12 @@ def record_unfollow(
 
 
 def record_scan(
-    *, account: OfficialAccount, openid: str, occurred_at: datetime, qr_scene: str, inbound: InboundMessage | None = None
+    *,
+    account: OfficialAccount,
+    openid: str,
+    occurred_at: datetime,
+    qr_scene: str,
+    inbound: InboundMessage | None = None,
 ) -> Follower:
     """A follower scanned a parametric QR code; proof that they follow, for an account whose sync is old."""
     follower = _follower(account, openid)
@@ -67,7 +80,12 @@ def record_scan(
         follower.is_following = True
         follower.save(update_fields=["is_following"])
     FollowerChange.objects.create(
-        account=account, follower=follower, kind=FollowerChange.Kind.SCAN, qr_scene=qr_scene, occurred_at=occurred_at, inbound=inbound
+        account=account,
+        follower=follower,
+        kind=FollowerChange.Kind.SCAN,
+        qr_scene=qr_scene,
+        occurred_at=occurred_at,
+        inbound=inbound,
     )
     return follower
 
@@ -82,9 +100,7 @@ class SyncResult:
 
 @transaction.atomic
 def _apply_page(account: OfficialAccount, openids: list[str], started: datetime) -> tuple[int, int]:
-    known = dict(
-        Follower.objects.filter(account=account, openid__in=openids).values_list("openid", "is_following")
-    )
+    known = dict(Follower.objects.filter(account=account, openid__in=openids).values_list("openid", "is_following"))
     new = [
         Follower(account=account, openid=o, is_following=True, synced_at=started)
         for o in dict.fromkeys(openids)
@@ -118,10 +134,14 @@ def _mark_missing(account: OfficialAccount, started: datetime) -> int:
     )
     ids = list(gone.values_list("id", flat=True))
     for chunk in _chunks(ids, 5000):
-        Follower.objects.filter(id__in=chunk).update(is_following=False, unfollowed_at=started, state_changed_at=started)
+        Follower.objects.filter(id__in=chunk).update(
+            is_following=False, unfollowed_at=started, state_changed_at=started
+        )
         FollowerChange.objects.bulk_create(
             [
-                FollowerChange(account=account, follower_id=i, kind=FollowerChange.Kind.SYNC_MISSING, occurred_at=started)
+                FollowerChange(
+                    account=account, follower_id=i, kind=FollowerChange.Kind.SYNC_MISSING, occurred_at=started
+                )
                 for i in chunk
             ]
         )
@@ -147,5 +167,12 @@ async def sync_followers(*, account: OfficialAccount, pages: AsyncIterator[list[
         added += page_added
         refollowed += page_refollowed
     missing = await sync_to_async(_mark_missing)(account, started)
-    log.info("follower sync %s: listed=%s added=%s refollowed=%s missing=%s", account.appid, listed, added, refollowed, missing)
+    log.info(
+        "follower sync %s: listed=%s added=%s refollowed=%s missing=%s",
+        account.appid,
+        listed,
+        added,
+        refollowed,
+        missing,
+    )
     return SyncResult(listed=listed, added=added, refollowed=refollowed, missing=missing)

@@ -1,0 +1,214 @@
+"""`manage.py demo` (what `make demo` runs): database, demo account and login, web app, worker, demo data.
+
+Everything runs on this machine with SQLite; running it again reuses the database. The demo
+account's token and EncodingAESKey are printed because they are demo values, published here, and
+must be typed into a (simulated) WeChat backend; a real account's secrets are never shown.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from wechat.messages import FollowEvent, MenuClickEvent, Message, ScanEvent, TextMessage, UnfollowEvent
+from wechat.push import build_push
+from wechat.xmlcodec import render_message
+from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
+from wxnotify.callbacks.models import InboundMessage
+
+DEMO = {
+    "name": "瑞康医院（演示）",
+    "appid": "wxd3m0a1b2c3d4e5f6",
+    "original_id": "gh_d3m0ruikang01",
+    "app_secret": "demo0secret0not0for0production",
+    "callback_token": "wxnotifydemotoken",
+    "encoding_aes_key": "DemoRuikangHospitalEncodingAESKey0123456789",
+    "message_mode": MessageMode.SAFE,
+}
+DEMO_USER, DEMO_PASSWORD = "demo", "wxnotify-demo"
+
+
+def ensure_demo_account() -> OfficialAccount:
+    account, _ = OfficialAccount.objects.get_or_create(appid=DEMO["appid"], defaults=DEMO)
+    User = get_user_model()
+    user = User.objects.filter(username=DEMO_USER).first()
+    if user is None:
+        user = User.objects.create_superuser(DEMO_USER, password=DEMO_PASSWORD)
+    Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.ADMINISTRATOR})
+    return account
+
+
+def demo_messages(account: OfficialAccount, *, patients: int = 240, seed: int = 7) -> list[Message]:
+    """Half a year of an account's life: follows (some from posters' QR codes), unfollows, menu taps, questions."""
+    rng = random.Random(seed)
+    now = int(time.time())
+    base = {"account_original_id": account.original_id}
+    scenes = ["poster_hpv_2026", "clinic_free_0315", "lecture_diabetes", "outpatient_hall"]
+    questions = ["HPV疫苗什么时候到？", "体检套餐怎么预约", "周六有门诊吗", "义诊在几楼"]
+    out: list[Message] = []
+    for i in range(patients):
+        openid = f"oDemo{i:05d}{rng.randrange(16**6):06x}Ruikang"[:28]
+        t = now - rng.randrange(180 * 86400)
+        scene = rng.choice(scenes) if rng.random() < 0.35 else None
+        out.append(FollowEvent(**base, openid=openid, create_time=t, msg_type="event", scene=scene))
+        for _ in range(rng.randrange(4)):
+            t += rng.randrange(1, 20 * 86400)
+            kind = rng.random()
+            if kind < 0.6:
+                key = rng.choice(["MENU_GUIDE_OPD", "MENU_VACCINE", "MENU_CHECKUP", "MENU_LECTURES"])
+                out.append(MenuClickEvent(**base, openid=openid, create_time=t, msg_type="event", key=key))
+            elif kind < 0.85:
+                msg_id = rng.randrange(10**16, 10**17)
+                out.append(
+                    TextMessage(
+                        **base, openid=openid, create_time=t, msg_type="text", content=rng.choice(questions), id=msg_id
+                    )
+                )
+            else:
+                out.append(ScanEvent(**base, openid=openid, create_time=t, msg_type="event", scene=rng.choice(scenes)))
+        if rng.random() < 0.12:
+            out.append(
+                UnfollowEvent(**base, openid=openid, create_time=t + rng.randrange(1, 30 * 86400), msg_type="event")
+            )
+    return sorted((m for m in out if m.create_time <= now), key=lambda m: m.create_time)
+
+
+def push_over_http(url: str, account: OfficialAccount, messages: list[Message]) -> int:
+    """Deliver each message to the running web app exactly as WeChat would: signed and AES-encrypted."""
+    accepted = 0
+    for message in messages:
+        push = build_push(
+            render_message(message),
+            token=account.callback_token,
+            appid=account.appid,
+            mode=account.message_mode,
+            encoding_aes_key=account.encoding_aes_key,
+        )
+        query = urllib.parse.urlencode(push.query)
+        request = urllib.request.Request(f"{url}?{query}", data=push.body, headers={"Content-Type": "text/xml"})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own loopback URL
+            accepted += response.status == 200
+    return accepted
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the web app exited during start-up; see its output above")
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback
+            return
+        except urllib.error.HTTPError:
+            return  # it answers: any HTTP status will do
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the web app did not answer at {url} within {seconds:.0f} s")
+
+
+class Command(BaseCommand):
+    help = "Run the demo: migrate, demo account and login, web app and worker, demo data."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("WXNOTIFY_PORT", "8000")))
+        parser.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", verbosity=0, interactive=False)
+        account = ensure_demo_account()
+        if options["no_serve"]:
+            self.stdout.write("demo database ready")
+            return
+        port = options["port"]
+        base = f"http://127.0.0.1:{port}"
+        env = os.environ | {"WXNOTIFY_PUBLIC_URL": base}
+        python = sys.executable
+        children = [
+            subprocess.Popen(  # noqa: S603 - fixed command line
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+            ),
+            subprocess.Popen([python, "manage.py", "run_huey", "--quiet"], env=env),  # noqa: S603
+        ]
+
+        def stop(*_: Any) -> None:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+        def terminate(*_: Any) -> None:
+            stop()
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, terminate)
+        try:
+            wait_until_up(base + "/login/", children[0])
+            callback = f"{base}/wechat/{account.appid}/callback"
+            if not InboundMessage.objects.filter(account=account).exists():
+                messages = demo_messages(account)
+                self.stdout.write(f"filling in demo data: {len(messages)} follows, menu taps and messages ...")
+                push_over_http(callback, account, messages)
+            self.banner(base, account, callback)
+            while all(child.poll() is None for child in children):
+                time.sleep(1)
+            raise SystemExit("a demo process exited; stopping the others")
+        except KeyboardInterrupt:
+            self.stdout.write("\nstopping ...")
+        finally:
+            stop()
+
+    def banner(self, base: str, account: OfficialAccount, callback: str) -> None:
+        since = timezone.now() - timedelta(days=1)
+        recent = InboundMessage.objects.filter(account=account, received_at__gte=since).count()
+        lines = [
+            "",
+            "wxnotify demo is running (Ctrl-C stops it)",
+            f"  console:          {base}/",
+            f"  demo login:       {DEMO_USER} / {DEMO_PASSWORD}",
+            f"  demo account:     {account.name}",
+            f"    AppID:          {account.appid}",
+            f"    original id:    {account.original_id}",
+            f"    callback URL:   {callback}",
+            f"    token:          {DEMO['callback_token']}   (demo value)",
+            f"    EncodingAESKey: {DEMO['encoding_aes_key']}   (demo value, safe mode)",
+            f"  worker:           Huey on {'Redis' if settings.REDIS_URL else 'SQLite'}",
+            f"  database:         {settings.DATABASES['default']['NAME']}",
+            f"  inbound messages in the last 24 h: {recent}",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
