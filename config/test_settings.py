@@ -14,3 +14,4 @@ WECHAT_API_BASE_URL = "http://127.0.0.1:9"  # discard port: a test that forgets 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not :memory:, so tests with real threads and processes share the database as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - threads in tests must not keep connections open

@@ -107,3 +107,18 @@ def personas(make_account):
         people[name] = user
     people["ruikang"], people["other"] = ruikang, other
     return people
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_of_the_async_orm_thread():
+    """Async ORM calls run in asgiref's shared worker thread; close its connections so test databases can be dropped."""
+    yield
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop running here (a browser test's Playwright loop is the exception)
+        asyncio.run(sync_to_async(connections.close_all)())

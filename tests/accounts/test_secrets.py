@@ -118,3 +118,17 @@ def test_callbacks_and_refusals_log_no_secret(push, make_account, caplog):
     assert "refused (403)" in text
     for secret in (SECRET, TOKEN, AES):
         assert secret not in text
+
+
+def test_rotating_the_field_key_keeps_every_secret_readable(make_account, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    account = make_account(app_secret=SECRET)
+    old_keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *old_keys]
+    call_command("rotate_field_keys")
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone now
+    account.refresh_from_db()
+    assert account.app_secret == SECRET

@@ -55,8 +55,9 @@ def test_only_superusers_connect_new_accounts(client, personas, django_user_mode
 def test_dashboard_counters_update_through_the_htmx_partial(client, personas, push):
     ruikang = personas["ruikang"]
     login(client, "vera")
-    before = client.get("/?partial=stats", HTTP_HX_REQUEST="true").content.decode()
+    before = client.get("/?partial=live", HTTP_HX_REQUEST="true").content.decode()
     assert 'data-stat="following">0<' in before
     push(ruikang, as_account(fixture_xml("follow.xml"), ruikang))
-    after = client.get("/?partial=stats", HTTP_HX_REQUEST="true").content.decode()
+    after = client.get("/?partial=live", HTTP_HX_REQUEST="true").content.decode()
     assert 'data-stat="following">1<' in after and "<html" not in after
+    assert "otFpruAK8D-E6EfStSYonYSBZ8_4" in after  # the latest-events table refreshes with the counters

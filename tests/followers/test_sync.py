@@ -12,6 +12,15 @@ from wxnotify.followers.services import record_follow, record_unfollow
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def call_and_close(*args):
+    from django.db import connections
+
+    try:
+        call_command(*args)
+    finally:
+        connections.close_all()
+
+
 def run_sync_against(openids: list[str], settings, account, *, fail_on_page: int | None = None):
     async def main():
         fake = FakeWeChat()
@@ -36,7 +45,7 @@ def run_sync_against(openids: list[str], settings, account, *, fail_on_page: int
         fake.on("/cgi-bin/user/get", user_get)
         settings.WECHAT_API_BASE_URL = await fake.start()
         try:
-            await asyncio.to_thread(call_command, "sync_followers", account.appid)
+            await asyncio.to_thread(call_and_close, "sync_followers", account.appid)
         finally:
             await fake.close()
         return fake, pages

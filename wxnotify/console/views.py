@@ -28,14 +28,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "unfollows_today": changes.filter(kind=FollowerChange.Kind.UNFOLLOW).count(),
         "inbound_24h": InboundMessage.objects.filter(account=account, received_at__gte=now - timedelta(days=1)).count(),
     }
-    if request.GET.get("partial") == "stats":
-        return render(request, "console/home.html#stats", {"stats": stats})
-    context = {
-        "stats": stats,
-        "recent": InboundMessage.objects.filter(account=account).defer("body")[:10],
-        "callback_url": settings.WXNOTIFY_PUBLIC_URL + reverse("callbacks:callback", args=[account.appid]),
-    }
-    return render(request, "console/home.html", context)
+    live = {"stats": stats, "recent": InboundMessage.objects.filter(account=account).defer("body")[:10]}
+    if request.GET.get("partial") == "live":
+        return render(request, "console/home.html#live", live)
+    callback_url = settings.WXNOTIFY_PUBLIC_URL + reverse("callbacks:callback", args=[account.appid])
+    return render(request, "console/home.html", live | {"callback_url": callback_url})
 
 
 @require_POST

@@ -138,26 +138,9 @@ class Command(BaseCommand):
         base = f"http://127.0.0.1:{port}"
         env = os.environ | {"WXNOTIFY_PUBLIC_URL": base}
         python = sys.executable
+        gunicorn = f"-m gunicorn config.wsgi --bind 127.0.0.1:{port} --workers 2 --threads 4 --log-level warning"
         children = [
-            subprocess.Popen(  # noqa: S603 - fixed command line
-                [
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                    "--log-level",
-                    "warning",
-                ],
-                env=env,
-            ),
+            subprocess.Popen([python, *gunicorn.split()], env=env),  # noqa: S603 - fixed command line
             subprocess.Popen([python, "manage.py", "run_huey", "--quiet"], env=env),  # noqa: S603
         ]
 
