@@ -53,3 +53,19 @@ class FakeWeChat:
     async def close(self) -> None:
         if self.server:
             await self.server.close()
+
+
+def serve_in_thread(fake: FakeWeChat) -> tuple[str, Callable[[], None]]:
+    """Run `fake` on its own event loop in a daemon thread, for tests whose code under test is synchronous
+    or runs its own loops; returns (base URL, stop)."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    base = loop.run_until_complete(fake.start())
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+
+    return base, stop

@@ -1,10 +1,8 @@
 """A real Huey worker process picks up a queued task from the shared queue (SQLite, or Redis when REDIS_URL is set)."""
 
-import asyncio
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import REQUIRE_SERVICES, skip_unless_available
-from tests.fakewechat import FakeWeChat
+from tests.fakewechat import FakeWeChat, serve_in_thread
 from wxnotify.followers.models import Follower
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,18 +29,6 @@ def database_env() -> dict[str, str]:
     return {"DATABASE_URL": f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"}
 
 
-def serve_fake_in_thread(fake: FakeWeChat):
-    loop = asyncio.new_event_loop()
-    base = loop.run_until_complete(fake.start())
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-
-    def stop():
-        asyncio.run_coroutine_threadsafe(fake.close(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-
-    return base, stop
-
-
 def test_a_worker_process_runs_a_queued_follower_sync(make_account):
     account = make_account()
     fake = FakeWeChat()
@@ -51,7 +37,7 @@ def test_a_worker_process_runs_a_queued_follower_sync(make_account):
         "/cgi-bin/user/get",
         lambda r, p: {"total": 3, "count": 3, "data": {"openid": ["o1", "o2", "o3"]}, "next_openid": ""},
     )
-    base, stop_fake = serve_fake_in_thread(fake)
+    base, stop_fake = serve_in_thread(fake)
     env = (
         os.environ
         | database_env()

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.fakewechat import FakeWeChat
+from tests.fakewechat import FakeWeChat, serve_in_thread
 from wechat.client import CredentialClient, WeChatClient
 from wechat.errors import WeChatAPIError
 from wxnotify.accounts.models import SharedCredential
@@ -73,23 +73,10 @@ def in_threads(n: int, work):
     return results
 
 
-def with_fake(fake: FakeWeChat):
-    loop = asyncio.new_event_loop()
-    base = loop.run_until_complete(fake.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def stop():
-        asyncio.run_coroutine_threadsafe(fake.close(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-
-    return base, stop
-
-
 def test_eight_processes_starting_cold_fetch_one_token(make_account):
     account = make_account()
     fake = StableTokenWeChat()
-    base, stop = with_fake(fake)
+    base, stop = serve_in_thread(fake)
     try:
 
         async def work(i):
@@ -106,7 +93,7 @@ def test_eight_processes_starting_cold_fetch_one_token(make_account):
 def test_eight_processes_hitting_40001_together_force_one_refresh(make_account):
     account = make_account()
     fake = StableTokenWeChat()
-    base, stop = with_fake(fake)
+    base, stop = serve_in_thread(fake)
     try:
 
         async def warm():

@@ -12,8 +12,10 @@ CHROMIUM = os.environ.get("WXNOTIFY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("WXNOTIFY_SCREENSHOTS", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread until it is
+    closed, which would break later tests in the same worker that call asyncio.run()."""
     skip_unless_available(bool(shutil.which(CHROMIUM)), f"Chromium at {CHROMIUM}")
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
