@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint check-python web worker messages lock clean
+.PHONY: help demo test lint bench check-python web worker messages lock clean
 
 help:
 	@echo "make demo    install into .venv, prepare SQLite, start web app + worker, fill in demo data"
 	@echo "make test    install dev dependencies, run linters, type checks, import contracts and all tests"
+	@echo "make bench   run the benchmarks, print figures, write var/bench/summary.json"
 	@echo "make web | make worker   run one web or worker process (settings from the environment)"
 	@echo "make lock    recompile requirements*.txt from the .in files (pinned, no download addresses)"
 	@echo "make messages   extract and compile translations (extraction needs gettext; compiling does not)"
@@ -40,6 +41,9 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.callback_throughput
 
 web: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input

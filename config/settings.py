@@ -120,6 +120,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(SQLITE_PATH),
+            # Keep the connection: opening one runs the PRAGMAs below, a large part of a callback's cost.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # WAL lets readers (the console) work while a writer (callbacks, the worker) commits;
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking.

@@ -1,0 +1,185 @@
+"""Callback endpoint throughput and latency: signed, AES-encrypted pushes against gunicorn.
+
+`python -m benchmarks.callback_throughput [--events N] [--concurrency C]` starts the web app on a
+throwaway database (SQLite by default, DATABASE_URL if set), fires N distinct events as WeChat would
+(safe mode), then re-delivers a share of them as WeChat's retries, and reports events/s, latency
+percentiles and whether every event was stored exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GOAL_EVENTS_PER_S, GOAL_P99_MS = 1500, 100  # roadmap targets
+
+
+def setup_django(var_dir: str) -> None:
+    os.environ["WXNOTIFY_VAR_DIR"] = var_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def build_pushes(account, n: int, *, offset: int = 0, create_time: int) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+    """n distinct events; called again with the same arguments it gives WeChat's retries of them
+    (same payloads, fresh nonces and signatures)."""
+    from wechat.messages import FollowEvent, MenuClickEvent
+    from wechat.push import build_push
+    from wechat.xmlcodec import render_message
+
+    now = create_time
+    out = []
+    for i in range(offset, offset + n):
+        base = {
+            "account_original_id": account.original_id,
+            "openid": f"oBench{i:022d}",
+            "create_time": now,
+            "msg_type": "event",
+        }
+        message = FollowEvent(**base) if i % 2 else MenuClickEvent(**base, key="MENU_VACCINE")
+        push = build_push(
+            render_message(message),
+            token=account.callback_token,
+            appid=account.appid,
+            mode="safe",
+            encoding_aes_key=account.encoding_aes_key,
+        )
+        out.append((urlencode(push.query), push.body))
+    return out
+
+
+async def fire(url: str, pushes: list[tuple[str, bytes]], concurrency: int) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    failures = 0
+    queue = iter(pushes)
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        for query, body in queue:
+            start = time.perf_counter()
+            async with session.post(f"{url}?{query}", data=body, headers={"Content-Type": "text/xml"}) as response:
+                await response.read()
+                failures += response.status != 200
+            latencies.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return latencies, failures, elapsed
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=6000)
+    parser.add_argument("--retries", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8123)
+    args = parser.parse_args()
+
+    var_dir = tempfile.mkdtemp(prefix="wxnotify-bench-")
+    setup_django(var_dir)
+    from django.core.management import call_command
+
+    from wxnotify.accounts.models import OfficialAccount
+    from wxnotify.callbacks.models import InboundMessage
+
+    call_command("migrate", verbosity=0)
+    account = OfficialAccount.objects.create(
+        name="bench",
+        appid="wxbench0000000001",
+        original_id="gh_bench00000001",
+        app_secret="s" * 32,
+        callback_token="benchtoken",
+        encoding_aes_key="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+        message_mode="safe",
+    )
+    at = int(time.time())
+    pushes = build_pushes(account, args.events, create_time=at)
+    env = os.environ | {"WXNOTIFY_VAR_DIR": var_dir, "WXNOTIFY_LOG_LEVEL": "ERROR"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "error",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{args.port}/wechat/{account.appid}/callback"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        asyncio.run(fire(url, build_pushes(account, 200, offset=10**6, create_time=at), args.concurrency))  # warm-up
+        latencies, failures, elapsed = asyncio.run(fire(url, pushes, args.concurrency))
+        # WeChat's retries: the same payloads again with fresh signatures must change nothing
+        retries = build_pushes(account, args.retries, create_time=at)
+        _, retry_failures, _ = asyncio.run(fire(url, retries, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    stored = InboundMessage.objects.filter(account=account, openid__lt=f"oBench{10**6:022d}").count()
+    retried = InboundMessage.objects.filter(account=account, times_received=2).count()
+    result = {
+        "database": os.environ.get("DATABASE_URL", "sqlite").split("@")[-1],
+        "events": args.events,
+        "concurrency": args.concurrency,
+        "gunicorn_workers": args.workers,
+        "events_per_s": round(args.events / elapsed),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "mean_ms": round(statistics.mean(latencies) * 1000, 1),
+        "failures": failures + retry_failures,
+        "stored_once": stored == args.events,
+        "duplicates_stored": max(0, stored - args.events),
+        "lost": max(0, args.events - stored),
+        "retries_counted": retried,
+        "goal": {"events_per_s": GOAL_EVENTS_PER_S, "p99_ms": GOAL_P99_MS},
+    }
+    return result
+
+
+if __name__ == "__main__":
+    result = main()
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    summary_path = out / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary["callback"] = result
+    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
