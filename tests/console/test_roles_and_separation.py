@@ -1,5 +1,6 @@
 """Roles per account, and strict separation: Charlie never sees Ruikang's data (P1, P2)."""
 
+import pytest
 from django.contrib.auth import get_user_model
 
 from tests.conftest import PASSWORD, as_account, fixture_xml
@@ -61,3 +62,20 @@ def test_dashboard_counters_update_through_the_htmx_partial(client, personas, pu
     after = client.get("/?partial=live", HTTP_HX_REQUEST="true").content.decode()
     assert 'data-stat="following">1<' in after and "<html" not in after
     assert "otFpruAK8D-E6EfStSYonYSBZ8_4" in after  # the latest-events table refreshes with the counters
+
+
+def test_an_expired_session_makes_htmx_reload_onto_the_login_page(client, personas):
+    response = client.get("/?partial=live", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/login/")
+
+
+@pytest.mark.django_db(transaction=True)  # the task writes from another thread, as a worker would
+def test_only_an_administrator_starts_a_follower_sync(client, personas, caplog):
+    login(client, "bob")
+    assert client.post("/followers/sync").status_code == 403
+    login(client, "alice")
+    # Huey runs tasks immediately in tests; WeChat is unreachable here (port 9), so the task fails and says so.
+    response = client.post("/followers/sync", follow=True)
+    assert "已开始从微信同步粉丝列表" in response.content.decode()
+    assert f"follower sync for {personas['ruikang'].appid} failed" in caplog.text

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from wxnotify.accounts.access import account_required
 from wxnotify.console.paging import keyset_page
 from wxnotify.followers.models import Follower
+from wxnotify.followers.tasks import sync_account_followers
 
 
 @account_required()
@@ -29,3 +34,13 @@ def follower_list(request: HttpRequest) -> HttpResponse:
         "following_count": Follower.objects.filter(account=account, is_following=True).count(),
     }
     return render(request, "followers/list.html", context)
+
+
+@require_POST
+@account_required("administer")
+def start_sync(request: HttpRequest) -> HttpResponse:
+    """Queue a follower sync with WeChat; the worker runs it (it can take minutes for a big account)."""
+    account = request.account  # type: ignore[attr-defined]
+    transaction.on_commit(lambda: sync_account_followers(account.pk))
+    messages.success(request, _("已开始从微信同步粉丝列表，完成后本页数字会更新。"))
+    return redirect("followers:list")
