@@ -1,0 +1,3 @@
+from wxsim.server import main
+
+main()

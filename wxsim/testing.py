@@ -1,0 +1,83 @@
+"""Running wxsim inside a test process: a background thread with its own event loop, and a small
+synchronous client for the control API. `with running_simulator() as sim: ...`"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiohttp import web
+
+from wxsim.server import DELIVERER, WORLD, build_app
+from wxsim.state import World
+
+
+class SimulatorClient:
+    def __init__(self, base_url: str, app: web.Application, loop: asyncio.AbstractEventLoop) -> None:
+        self.base_url = base_url
+        self.app = app
+        self.loop = loop
+
+    @property
+    def world(self) -> World:
+        """Direct access for assertions; mutate it only through `call` or the control API."""
+        return self.app[WORLD]
+
+    def call(self, fn: Any) -> Any:
+        """Run `fn()` on the simulator's loop thread (the world is not thread-safe)."""
+        future: Any = asyncio.run_coroutine_threadsafe(self._run(fn), self.loop)
+        return future.result(timeout=60)
+
+    async def _run(self, fn: Any) -> Any:
+        result = fn()
+        return await result if asyncio.iscoroutine(result) else result
+
+    def request(self, method: str, path: str, body: Any = None, *, expect: int = 200) -> Any:
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        result = json.loads(payload) if payload else None
+        if status != expect:
+            raise AssertionError(f"{method} {path} answered {status}: {result}")
+        return result
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, body if body is not None else {}, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def drain(self) -> None:
+        self.call(self.app[DELIVERER].drain)
+
+
+@contextmanager
+def running_simulator(**options: Any) -> Iterator[SimulatorClient]:
+    loop = asyncio.new_event_loop()
+    app = build_app(**options)
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield SimulatorClient(f"http://127.0.0.1:{port}", app, loop)
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
