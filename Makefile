@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench check-python web worker messages lock clean
+.PHONY: help demo test lint bench check-python web worker sim messages lock clean
 
 help:
 	@echo "make demo    install into .venv, prepare SQLite, start web app + worker, fill in demo data"
 	@echo "make test    install dev dependencies, run linters, type checks, import contracts and all tests"
 	@echo "make bench   run the benchmarks, print figures, write var/bench/summary.json"
 	@echo "make web | make worker   run one web or worker process (settings from the environment)"
+	@echo "make sim     run the WeChat simulator alone (wxsim serve --demo, port 8100)"
 	@echo "make lock    recompile requirements*.txt from the .in files (pinned, no download addresses)"
 	@echo "make messages   extract and compile translations (extraction needs gettext; compiling does not)"
 
@@ -21,12 +22,14 @@ check-python:
 $(BIN)/python: | check-python
 	$(PY) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -e .   # puts the `wxsim` command into .venv/bin
 	@touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(PIP) install -r requirements-dev.txt
+	$(PIP) install --no-deps -e .
 	@touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
@@ -35,7 +38,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy wechat wxnotify config
+	$(BIN)/mypy wechat wxsim wxnotify config
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
@@ -43,6 +46,7 @@ test: lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.wxsim_bizsend
 	$(BIN)/python -m benchmarks.callback_throughput
 
 web: $(VENV)/.installed
@@ -51,6 +55,9 @@ web: $(VENV)/.installed
 
 worker: $(VENV)/.installed
 	$(BIN)/python manage.py run_huey
+
+sim: $(VENV)/.installed
+	$(BIN)/wxsim serve --demo
 
 messages: $(VENV)/.installed-dev
 	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=var --ignore=tests

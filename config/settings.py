@@ -209,6 +209,13 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static/ folders; 
 # Where the WeChat API lives: WeChat itself in production, wxsim in the demo and the tests.
 WECHAT_API_BASE_URL = os.environ.get("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
 WECHAT_HTTP_TIMEOUT = float(os.environ.get("WECHAT_HTTP_TIMEOUT", "10"))
+# Where patients' browsers go for web OAuth, the JS-SDK script and the one-time-subscription confirm
+# page: WeChat's hosts in production, wxsim in the demo and the browser tests.
+WECHAT_OAUTH_AUTHORIZE_URL = os.environ.get(
+    "WECHAT_OAUTH_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"
+)
+WECHAT_JSSDK_URL = os.environ.get("WECHAT_JSSDK_URL", "https://res.wx.qq.com/open/js/jweixin-1.6.0.js")
+WECHAT_SUBSCRIBEMSG_URL = os.environ.get("WECHAT_SUBSCRIBEMSG_URL", "https://mp.weixin.qq.com/mp/subscribemsg")
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

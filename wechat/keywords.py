@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+\d+)\.DATA\s*\}\}")
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -92,11 +93,20 @@ def _is_cjk(ch: str) -> bool:
     return any(lo <= ch <= hi for lo, hi in (("\u3400", "\u4dbf"), ("\u4e00", "\u9fff"), ("\uf900", "\ufaff")))
 
 
-def check_value(key: str, value: str) -> KeywordProblem | None:
+def check_value(key: str, value: object) -> KeywordProblem | None:
+    """The problem with `value` for placeholder `key`, or None when WeChat would accept it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return KeywordProblem(key, rule_of(key), "empty")
+    if not isinstance(value, str | int | float):
+        return KeywordProblem(key, rule_of(key), "invalid")
+    return _check(key, str(value))
+
+
+@lru_cache(maxsize=8192)  # a campaign sends the same values to everyone: check each once
+def _check(key: str, value: str) -> KeywordProblem | None:
     rule = rule_of(key)
-    if value is None or not str(value).strip():
+    if not value.strip():
         return KeywordProblem(key, rule, "empty")
-    value = str(value)
     if _CONTROL.search(value):
         return KeywordProblem(key, rule, "invalid")
     if rule == "name":
@@ -116,7 +126,7 @@ def check_value(key: str, value: str) -> KeywordProblem | None:
     return None
 
 
-def check_data(template_keys: Iterable[str], data: Mapping[str, str]) -> list[KeywordProblem]:
+def check_data(template_keys: Iterable[str], data: Mapping[str, object]) -> list[KeywordProblem]:
     """Every problem of `data` against a template's keys: unknown keys, missing keys, bad values."""
     keys = list(template_keys)
     problems = [KeywordProblem(k, rule_of(k), "unknown_key") for k in data if k not in keys]

@@ -29,8 +29,8 @@ def _bad(message: str, status: int = 400) -> web.Response:
     return _ok({"error": message}, status)
 
 
-def handler(fn: Callable[..., Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def wrapped(request: web.Request) -> web.Response:
+def handler(fn: Callable[..., Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json() if request.can_read_body else {}
             result = await fn(request, body if isinstance(body, dict) else {})
@@ -55,6 +55,7 @@ class Control:
         r.add_get("/_sim/accounts/{appid}", handler(self.get_account))
         r.add_post("/_sim/accounts/{appid}/templates", handler(self.add_template))
         r.add_post("/_sim/accounts/{appid}/patients", handler(self.add_patients))
+        r.add_get("/_sim/accounts/{appid}/patients", handler(self.list_patients))
         r.add_get("/_sim/accounts/{appid}/patients/{openid}", handler(self.get_patient))
         r.add_post("/_sim/accounts/{appid}/patients/{openid}/{action}", handler(self.act))
         r.add_get("/_sim/accounts/{appid}/received", handler(self.received))
@@ -102,7 +103,9 @@ class Control:
 
     async def add_template(self, request: web.Request, body: JSON) -> Any:
         account = self._account(request)
-        template = self.world.add_template(account, int(body["tid"]), [int(k) for k in body["kid_list"]], str(body.get("scene_desc", "")))
+        template = self.world.add_template(
+            account, int(body["tid"]), [int(k) for k in body["kid_list"]], str(body.get("scene_desc", ""))
+        )
         return template.as_json() | {"tid": template.tid}
 
     async def add_patients(self, request: web.Request, body: JSON) -> Any:
@@ -120,6 +123,15 @@ class Control:
                 else:
                     patient.long_term[template_id] = bool(credits)
         return {"openids": [p.openid for p in created]}
+
+    async def list_patients(self, request: web.Request, body: JSON) -> Any:
+        account = self._account(request)
+        offset, limit = int(request.query.get("offset", "0")), int(request.query.get("limit", "1000"))
+        patients = list(account.patients.values())[offset : offset + limit]
+        return {
+            "total": len(account.patients),
+            "patients": [{"openid": p.openid, "following": p.following} for p in patients],
+        }
 
     async def get_patient(self, request: web.Request, body: JSON) -> Any:
         return self._account(request).patient(request.match_info["openid"]).as_json()

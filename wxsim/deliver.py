@@ -50,7 +50,9 @@ class Delivery:
 
 
 class Deliverer:
-    def __init__(self, world: World, *, timeout: float = 5.0, attempts: int = 3, sent_event_delay: float = 0.05) -> None:
+    def __init__(
+        self, world: World, *, timeout: float = 5.0, attempts: int = 3, sent_event_delay: float = 0.05
+    ) -> None:
         self.world = world
         self.timeout = timeout
         self.max_attempts = attempts
@@ -100,7 +102,11 @@ class Deliverer:
         async with self._limit:
             for _ in range(self.max_attempts):
                 push = build_push(
-                    xml, token=account.token, appid=account.appid, mode=account.mode, encoding_aes_key=account.encoding_aes_key
+                    xml,
+                    token=account.token,
+                    appid=account.appid,
+                    mode=account.mode,
+                    encoding_aes_key=account.encoding_aes_key,
                 )
                 started = time.perf_counter()
                 self.stats["attempts"] += 1
@@ -123,7 +129,9 @@ class Deliverer:
                     self.stats["timeouts"] += 1
                     continue
                 except aiohttp.ClientError as error:
-                    delivery.attempts.append(Attempt(f"error: {type(error).__name__}", (time.perf_counter() - started) * 1000))
+                    delivery.attempts.append(
+                        Attempt(f"error: {type(error).__name__}", (time.perf_counter() - started) * 1000)
+                    )
                     self.stats["errors"] += 1
                     await asyncio.sleep(0.2)
                     continue
@@ -144,7 +152,9 @@ class Deliverer:
             if account.mode != "plaintext" and b"<Encrypt>" in text:
                 envelope = parse_envelope(text)
                 root = fromstring(text)
-                crypto = MessageCrypto(token=account.token, encoding_aes_keys=[account.encoding_aes_key], appid=account.appid)
+                crypto = MessageCrypto(
+                    token=account.token, encoding_aes_keys=[account.encoding_aes_key], appid=account.appid
+                )
                 text, _ = crypto.decrypt(
                     encrypt=envelope.encrypt,
                     msg_signature=root.findtext("MsgSignature") or "",

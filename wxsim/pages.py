@@ -31,8 +31,9 @@ def _page(title: str, body: str) -> web.Response:
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>
 <style>body{{font:16px -apple-system,"PingFang SC","WenQuanYi Micro Hei",sans-serif;margin:0;background:#ededed}}
 header{{background:#f7f7f7;padding:12px;text-align:center;font-weight:600;border-bottom:1px solid #ddd}}
-main{{padding:16px}} .who{{display:block;width:100%;margin:8px 0;padding:12px;border:0;border-radius:8px;background:#fff;text-align:left;font:inherit}}
-.ok{{background:#07c160;color:#fff;text-align:center}} .no{{text-align:center}} .muted{{color:#888;font-size:13px}}</style>
+main{{padding:16px}} .muted{{color:#888;font-size:13px}}
+.who{{display:block;width:100%;margin:8px 0;padding:12px;border:0;border-radius:8px;background:#fff;
+text-align:left;font:inherit}} .ok{{background:#07c160;color:#fff;text-align:center}} .no{{text-align:center}}</style>
 </head><body><header>{html.escape(title)} · 微信（模拟）</header><main>{body}</main></body></html>""",
         content_type="text/html",
     )
@@ -108,14 +109,16 @@ class Pages:
         except ValueError:
             scene = -1
         reserved = q.get("reserved", "")
-        if not 0 <= scene <= 10000 or len(reserved.encode()) > 128 or not reserved.isalnum() and reserved:
+        if not 0 <= scene <= 10000 or len(reserved.encode()) > 128 or (not reserved.isalnum() and reserved):
             return _page("错误", "<p>scene 或 reserved 参数错误</p>")
         if q.get("template_id") != account.one_time_template_id:
             return _page("错误", "<p>template_id 无效</p>")
         openid = self._resolve(request)
         if openid is None:
             return self._pick(request, "订阅消息")
-        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in q.items())
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in q.items()
+        )
         fields += f'<input type="hidden" name="sim_openid" value="{html.escape(openid)}">'
         body = f"""<p>{html.escape(account.name or account.appid)} 请求向你发送一次订阅消息。</p>
 <form method="post">{fields}<button class="who ok" name="answer" value="confirm">允许</button>
@@ -130,7 +133,12 @@ class Pages:
         patient = account.patient(openid)
         scene = int(q.get("scene", "0"))
         action = "confirm" if q.get("answer") == "confirm" else "cancel"
-        back = {"template_id": q.get("template_id", ""), "action": action, "scene": scene, "reserved": q.get("reserved", "")}
+        back = {
+            "template_id": q.get("template_id", ""),
+            "action": action,
+            "scene": scene,
+            "reserved": q.get("reserved", ""),
+        }
         if action == "confirm":
             patient.one_time_auth.add((account.one_time_template_id, scene))  # the same scene again does not accumulate
             back = {"openid": openid, **back}
@@ -170,7 +178,10 @@ class Pages:
         account = self.world.account(str(data.get("appId", "")))
         ticket, _ = account.jsapi_ticket
         expected = jssdk_signature(
-            jsapi_ticket=ticket, noncestr=str(data.get("nonceStr", "")), timestamp=str(data.get("timestamp", "")), url=str(data.get("url", ""))
+            jsapi_ticket=ticket,
+            noncestr=str(data.get("nonceStr", "")),
+            timestamp=str(data.get("timestamp", "")),
+            url=str(data.get("url", "")),
         )
         if not ticket or not secrets.compare_digest(expected, str(data.get("signature", ""))):
             return {"errMsg": "config:invalid signature"}
@@ -186,14 +197,20 @@ class Pages:
             return {"errMsg": "subscribe:fail", "errCode": 20002}
         if len(ids) > 5:
             return {"errMsg": "subscribe:fail", "errCode": 20003}
-        return {"errMsg": "ok", "name": account.name or account.appid, "templates": [{"id": i, "title": t.title} for i, t in found.items()]}
+        return {
+            "errMsg": "ok",
+            "name": account.name or account.appid,
+            "templates": [{"id": i, "title": t.title} for i, t in found.items()],
+        }
 
     async def _subscribe(self, request: web.Request, data: dict[str, Any]) -> dict[str, Any]:
         account = self.world.account(str(data.get("appId", "")))
         openid = request.cookies.get(COOKIE) or str(data.get("openid", ""))
         if openid not in account.patients:
             raise ApiError(10001, "no WeChat user in this browser (open the page through OAuth first)")
-        choices = {str(k): ("accept" if v == "accept" else "reject") for k, v in dict(data.get("choices") or {}).items()}
+        choices = {
+            str(k): ("accept" if v == "accept" else "reject") for k, v in dict(data.get("choices") or {}).items()
+        }
         delivery = await self.patients.popup(account, openid, choices, popup_scene=1)
         details = {tid: f'{{"status":"{status}"}}' for tid, status in choices.items()}
         return {"errMsg": "subscribe:ok", "subscribeDetails": json.dumps(details), "delivered": delivery.ok}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wechat.messages import (
     FollowEvent,
     MenuClickEvent,
@@ -25,8 +27,12 @@ class Patients:
         self.world = world
         self.deliverer = deliverer
 
-    def _base(self, account: Account, openid: str) -> dict[str, object]:
-        return {"account_original_id": account.original_id, "openid": openid, "create_time": int(self.world.clock.now())}
+    def _base(self, account: Account, openid: str) -> dict[str, Any]:
+        return {
+            "account_original_id": account.original_id,
+            "openid": openid,
+            "create_time": int(self.world.clock.now()),
+        }
 
     async def _push(self, account: Account, message: Message) -> Delivery:
         return await self.deliverer.deliver(account, message)
@@ -34,7 +40,9 @@ class Patients:
     def _get(self, account: Account, openid: str) -> Patient:
         return account.patient(openid)
 
-    async def follow(self, account: Account, openid: str | None = None, scene: str | None = None) -> tuple[Patient, Delivery]:
+    async def follow(
+        self, account: Account, openid: str | None = None, scene: str | None = None
+    ) -> tuple[Patient, Delivery]:
         patient = account.patients.get(openid) if openid else None
         if patient is None and openid:
             patient = account.patients[openid] = Patient(openid=openid, following=False)
@@ -44,21 +52,21 @@ class Patients:
         if scene:
             patient.qr_scene = scene
         self.world.grant(patient, "event")
-        event = FollowEvent(**self._base(account, patient.openid), msg_type="event", scene=scene)  # type: ignore[arg-type]
+        event = FollowEvent(**self._base(account, patient.openid), msg_type="event", scene=scene)
         return patient, await self._push(account, event)
 
     async def unfollow(self, account: Account, openid: str) -> Delivery:
         patient = self._get(account, openid)
         patient.following = False
         patient.grants.clear()
-        return await self._push(account, UnfollowEvent(**self._base(account, openid), msg_type="event"))  # type: ignore[arg-type]
+        return await self._push(account, UnfollowEvent(**self._base(account, openid), msg_type="event"))
 
     async def scan(self, account: Account, openid: str, scene: str) -> Delivery:
         patient = self._get(account, openid)
         if not patient.following:
             return (await self.follow(account, openid, scene))[1]
         self.world.grant(patient, "event")
-        return await self._push(account, ScanEvent(**self._base(account, openid), msg_type="event", scene=scene))  # type: ignore[arg-type]
+        return await self._push(account, ScanEvent(**self._base(account, openid), msg_type="event", scene=scene))
 
     async def popup(self, account: Account, openid: str, choices: dict[str, str], popup_scene: int) -> Delivery:
         """The patient answers a subscribe popup (1 = H5 page, 2 = article) with accept/reject per template."""
@@ -83,7 +91,7 @@ class Patients:
             elif status == "reject" and template.type == 3:
                 patient.long_term[template.pri_tmpl_id] = False
         event = SubscribePopupEvent(
-            **self._base(account, openid),  # type: ignore[arg-type]
+            **self._base(account, openid),
             msg_type="event",
             choices=tuple(SubscribeChoice(tid, status, popup_scene) for tid, status in choices.items()),
         )
@@ -98,7 +106,7 @@ class Patients:
             patient.credits[template_id] = 0
             patient.long_term[template_id] = False
         event = SubscribeChangeEvent(
-            **self._base(account, openid),  # type: ignore[arg-type]
+            **self._base(account, openid),
             msg_type="event",
             choices=tuple(SubscribeChoice(tid, "reject") for tid in template_ids),
         )
@@ -106,23 +114,27 @@ class Patients:
 
     async def click(self, account: Account, openid: str, key: str) -> Delivery:
         self.world.grant(self._get(account, openid), "event")
-        return await self._push(account, MenuClickEvent(**self._base(account, openid), msg_type="event", key=key))  # type: ignore[arg-type]
+        return await self._push(account, MenuClickEvent(**self._base(account, openid), msg_type="event", key=key))
 
     async def view(self, account: Account, openid: str, url: str) -> Delivery:
         self._get(account, openid)
         menu_id = str(account.menu.menu_id) if account.menu else None
-        event = MenuViewEvent(**self._base(account, openid), msg_type="event", url=url, menu_id=menu_id)  # type: ignore[arg-type]
+        event = MenuViewEvent(**self._base(account, openid), msg_type="event", url=url, menu_id=menu_id)
         return await self._push(account, event)
 
     async def text(self, account: Account, openid: str, content: str) -> Delivery:
         self.world.grant(self._get(account, openid), "text")
-        message = TextMessage(**self._base(account, openid), msg_type="text", content=content, id=self.world.next_msgid())  # type: ignore[arg-type]
+        message = TextMessage(
+            **self._base(account, openid), msg_type="text", content=content, id=self.world.next_msgid()
+        )
         return await self._push(account, message)
 
     def sent(self, account: Account, patient: Patient, template_id: str, msgid: int) -> None:
         """After a successful bizsend: WeChat's asynchronous delivery report."""
+        if not account.callback_url:
+            return
         event = SubscribeSentEvent(
-            **self._base(account, patient.openid),  # type: ignore[arg-type]
+            **self._base(account, patient.openid),
             msg_type="event",
             results=(SentResult(template_id, msgid, 0, "success"),),
         )

@@ -60,10 +60,10 @@ class Template:
     type: int  # 2 one-time, 3 long-term
     keywords: tuple[Keyword, ...]
     scene_desc: str = ""
+    keys: tuple[str, ...] = ()  # the placeholder keys, computed once (bizsend checks them on every call)
 
-    @property
-    def keys(self) -> list[str]:
-        return [k.key for k in self.keywords]
+    def __post_init__(self) -> None:
+        self.keys = tuple(k.key for k in self.keywords)
 
     def content(self) -> str:
         return "".join(f"{k.name}:{{{{{k.key}.DATA}}}}\n" for k in self.keywords)
@@ -81,7 +81,7 @@ class Template:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Received:
     """Something a patient's WeChat showed them."""
 
@@ -169,7 +169,7 @@ class Fault:
     errmsg: str = "system error"
     http_status: int | None = None
     timeout: bool = False  # never answer (the client's timeout fires)
-    latency_ms: dict[str, float] | None = None  # {"fixed": 50} | {"uniform": [10, 90]} | {"normal": [mean, sd]}
+    latency_ms: dict[str, Any] | None = None  # {"fixed": 50} | {"uniform": [10, 90]} | {"normal": [mean, sd]}
     remaining: int | None = None  # stop after this many hits
 
     def delay(self, rng: random.Random) -> float:
@@ -177,10 +177,10 @@ class Fault:
         if "fixed" in spec:
             return float(spec["fixed"]) / 1000
         if "uniform" in spec:
-            lo, hi = spec["uniform"]  # type: ignore[misc]
+            lo, hi = spec["uniform"]
             return rng.uniform(lo, hi) / 1000
         if "normal" in spec:
-            mean, sd = spec["normal"]  # type: ignore[misc]
+            mean, sd = spec["normal"]
             return max(0.0, rng.gauss(mean, sd)) / 1000
         return 0.0
 

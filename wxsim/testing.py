@@ -40,7 +40,7 @@ class SimulatorClient:
 
     def request(self, method: str, path: str, body: Any = None, *, expect: int = 200) -> Any:
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - the simulator's own loopback URL
             self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
         try:

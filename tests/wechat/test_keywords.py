@@ -74,4 +74,8 @@ def test_placeholders_and_rules_come_from_the_template_content():
 
 def test_check_data_reports_unknown_missing_and_bad_fields():
     problems = check_data(["thing1", "time2"], {"thing1": "", "thing9": "x"})
-    assert {(p.key, p.reason) for p in problems} == {("thing9", "unknown_key"), ("thing1", "empty"), ("time2", "missing")}
+    assert {(p.key, p.reason) for p in problems} == {
+        ("thing9", "unknown_key"),
+        ("thing1", "empty"),
+        ("time2", "missing"),
+    }

@@ -33,7 +33,9 @@ class WeChat:
         self.sim = sim
         self.access_token = ""
 
-    def __call__(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, token: bool = True) -> dict[str, Any]:
+    def __call__(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, token: bool = True
+    ) -> dict[str, Any]:
         query = dict(params or {})
         if token:
             query.setdefault("access_token", self.access_token)
@@ -45,7 +47,9 @@ class WeChat:
             return json.loads(response.read())
 
     def login(self) -> str:
-        result = self("GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}, token=False)
+        result = self(
+            "GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}, token=False
+        )
         self.access_token = result["access_token"]
         return self.access_token
 
@@ -91,10 +95,25 @@ def inbox():
 @pytest.fixture
 def account(sim, inbox):
     """A safe-mode hospital account with two templates (one-time 5004, long-term 5006) and three followers."""
-    sim.post("/_sim/accounts", {"appid": APPID, "secret": SECRET, "original_id": "gh_abcdef123456", "token": "cbtoken",
-                                "encoding_aes_key": AES_KEY, "mode": "safe", "callback_url": inbox.url, "name": "瑞康医院"})
-    one_time = sim.post(f"/_sim/accounts/{APPID}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"})
-    long_term = sim.post(f"/_sim/accounts/{APPID}/templates", {"tid": 5006, "kid_list": [1, 2, 3], "scene_desc": "复诊提醒"})
+    sim.post(
+        "/_sim/accounts",
+        {
+            "appid": APPID,
+            "secret": SECRET,
+            "original_id": "gh_abcdef123456",
+            "token": "cbtoken",
+            "encoding_aes_key": AES_KEY,
+            "mode": "safe",
+            "callback_url": inbox.url,
+            "name": "瑞康医院",
+        },
+    )
+    one_time = sim.post(
+        f"/_sim/accounts/{APPID}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"}
+    )
+    long_term = sim.post(
+        f"/_sim/accounts/{APPID}/templates", {"tid": 5006, "kid_list": [1, 2, 3], "scene_desc": "复诊提醒"}
+    )
     openids = sim.post(f"/_sim/accounts/{APPID}/patients", {"count": 3})["openids"]
     return {"one_time": one_time["priTmplId"], "long_term": long_term["priTmplId"], "openids": openids}
 
@@ -104,7 +123,9 @@ def wx(sim):
     return WeChat(sim)
 
 
-def read_push(query: dict[str, str], body: bytes, *, token: str = "cbtoken", aes_key: str = AES_KEY, appid: str = APPID):
+def read_push(
+    query: dict[str, str], body: bytes, *, token: str = "cbtoken", aes_key: str = AES_KEY, appid: str = APPID
+):
     """Check a push like a product would (signatures, AES) and return the message inside."""
     from wechat.crypto import MessageCrypto
     from wechat.signature import is_valid_signature
@@ -113,6 +134,10 @@ def read_push(query: dict[str, str], body: bytes, *, token: str = "cbtoken", aes
     assert is_valid_signature(query["signature"], token, query["timestamp"], query["nonce"])
     if query.get("encrypt_type") == "aes":
         crypto = MessageCrypto(token=token, encoding_aes_keys=[aes_key], appid=appid)
-        body, _ = crypto.decrypt(encrypt=parse_envelope(body).encrypt, msg_signature=query["msg_signature"],
-                                 timestamp=query["timestamp"], nonce=query["nonce"])
+        body, _ = crypto.decrypt(
+            encrypt=parse_envelope(body).encrypt,
+            msg_signature=query["msg_signature"],
+            timestamp=query["timestamp"],
+            nonce=query["nonce"],
+        )
     return parse_message(body)

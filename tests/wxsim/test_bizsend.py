@@ -15,7 +15,9 @@ def send(wx, openid, template_id, data=VACCINE, **extra):
 
 
 def accept(sim, openid, template_id, scene=2):
-    return sim.post(f"/_sim/accounts/{APPID}/patients/{openid}/popup", {"choices": {template_id: "accept"}, "popup_scene": scene})
+    return sim.post(
+        f"/_sim/accounts/{APPID}/patients/{openid}/popup", {"choices": {template_id: "accept"}, "popup_scene": scene}
+    )
 
 
 def test_one_accept_one_send_then_43101(sim, wx, account):
@@ -105,7 +107,10 @@ def test_minute_and_daily_quotas(sim, wx, account):
     patient = account["openids"][0]
     for _ in range(3):
         accept(sim, patient, account["one_time"])
-    sim.post("/_sim/quotas", {"per_minute": {"/cgi-bin/message/subscribe/bizsend": 1}, "daily": {"/cgi-bin/message/subscribe/bizsend": 2}})
+    sim.post(
+        "/_sim/quotas",
+        {"per_minute": {"/cgi-bin/message/subscribe/bizsend": 1}, "daily": {"/cgi-bin/message/subscribe/bizsend": 2}},
+    )
     assert send(wx, patient, account["one_time"])["errcode"] == 0
     assert send(wx, patient, account["one_time"])["errcode"] == 45011
     sim.post("/_sim/clock", {"advance": 60})

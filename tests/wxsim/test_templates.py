@@ -31,7 +31,9 @@ def test_template_call_errors(wx, account):
 
 def test_add_get_and_delete_a_template(wx, account):
     wx.login()
-    tid = wx("POST", "/wxaapi/newtmpl/addtemplate", body={"tid": "5003", "kidList": [1, 2, 4], "sceneDesc": "义诊"})["priTmplId"]
+    tid = wx("POST", "/wxaapi/newtmpl/addtemplate", body={"tid": "5003", "kidList": [1, 2, 4], "sceneDesc": "义诊"})[
+        "priTmplId"
+    ]
     templates = {t["priTmplId"]: t for t in wx("GET", "/wxaapi/newtmpl/gettemplate")["data"]}
     assert templates[tid]["title"] == "活动报名提醒" and templates[tid]["type"] == 2
     assert placeholders(templates[tid]["content"]) == ["thing1", "time2", "phrase4"]

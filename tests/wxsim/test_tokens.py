@@ -25,9 +25,13 @@ def test_expired_unknown_and_missing_tokens(sim, wx, account):
 
 
 def test_token_fetch_errors(sim, wx, account):
-    bad_secret = wx("GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": "nope"}, token=False)
+    bad_secret = wx(
+        "GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": "nope"}, token=False
+    )
     assert bad_secret["errcode"] == 40125
-    bad_appid = wx("GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": "wx0", "secret": SECRET}, token=False)
+    bad_appid = wx(
+        "GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": "wx0", "secret": SECRET}, token=False
+    )
     assert bad_appid["errcode"] == 40013
     bad_grant = wx("GET", "/cgi-bin/token", {"grant_type": "password", "appid": APPID, "secret": SECRET}, token=False)
     assert bad_grant["errcode"] == 40002
@@ -37,13 +41,19 @@ def test_token_daily_quota_gives_45009(sim, wx, account):
     sim.post("/_sim/quotas", {"daily": {"/cgi-bin/token": 3}})
     for _ in range(3):
         wx.login()
-    over = wx("GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}, token=False)
+    over = wx(
+        "GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}, token=False
+    )
     assert over["errcode"] == 45009
 
 
 def stable(wx, force=False):
-    return wx("POST", "/cgi-bin/stable_token", body={"grant_type": "client_credential", "appid": APPID, "secret": SECRET,
-                                                     "force_refresh": force}, token=False)
+    return wx(
+        "POST",
+        "/cgi-bin/stable_token",
+        body={"grant_type": "client_credential", "appid": APPID, "secret": SECRET, "force_refresh": force},
+        token=False,
+    )
 
 
 def test_stable_token_is_the_same_until_five_minutes_before_expiry(sim, wx, account):

@@ -7,6 +7,7 @@ must be typed into a (simulated) WeChat backend; a real account's secrets are ne
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -25,7 +26,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from wechat.messages import FollowEvent, MenuClickEvent, Message, ScanEvent, TextMessage, UnfollowEvent
+from wechat.messages import FollowEvent, MenuClickEvent, Message, ScanEvent, TextMessage
 from wechat.push import build_push
 from wechat.xmlcodec import render_message
 from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
@@ -53,7 +54,7 @@ def ensure_demo_account() -> OfficialAccount:
     return account
 
 
-def demo_messages(account: OfficialAccount, *, patients: int = 240, seed: int = 7) -> list[Message]:
+def demo_messages(account: OfficialAccount, openids: list[str], *, seed: int = 7) -> tuple[list[Message], list[str]]:
     """Half a year of an account's life: follows (some from posters' QR codes), unfollows, menu taps, questions."""
     rng = random.Random(seed)
     now = int(time.time())
@@ -61,8 +62,8 @@ def demo_messages(account: OfficialAccount, *, patients: int = 240, seed: int = 
     scenes = ["poster_hpv_2026", "clinic_free_0315", "lecture_diabetes", "outpatient_hall"]
     questions = ["HPV疫苗什么时候到？", "体检套餐怎么预约", "周六有门诊吗", "义诊在几楼"]
     out: list[Message] = []
-    for i in range(patients):
-        openid = f"oDemo{i:05d}{rng.randrange(16**6):06x}Ruikang"[:28]
+    unfollowers: list[str] = []
+    for openid in openids:
         t = now - rng.randrange(180 * 86400)
         scene = rng.choice(scenes) if rng.random() < 0.35 else None
         out.append(FollowEvent(**base, openid=openid, create_time=t, msg_type="event", scene=scene))
@@ -82,10 +83,8 @@ def demo_messages(account: OfficialAccount, *, patients: int = 240, seed: int = 
             else:
                 out.append(ScanEvent(**base, openid=openid, create_time=t, msg_type="event", scene=rng.choice(scenes)))
         if rng.random() < 0.12:
-            out.append(
-                UnfollowEvent(**base, openid=openid, create_time=t + rng.randrange(1, 30 * 86400), msg_type="event")
-            )
-    return sorted((m for m in out if m.create_time <= now), key=lambda m: m.create_time)
+            unfollowers.append(openid)
+    return sorted((m for m in out if m.create_time <= now), key=lambda m: m.create_time), unfollowers
 
 
 def push_over_http(url: str, account: OfficialAccount, messages: list[Message]) -> int:
@@ -121,11 +120,21 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 3
     raise SystemExit(f"the web app did not answer at {url} within {seconds:.0f} s")
 
 
+def sim_call(base: str, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the simulator on loopback
+        base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
 class Command(BaseCommand):
-    help = "Run the demo: migrate, demo account and login, web app and worker, demo data."
+    help = "Run the demo: migrate, demo account and login, WeChat simulator, web app and worker, demo data."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("WXNOTIFY_PORT", "8000")))
+        parser.add_argument("--sim-port", type=int, default=int(os.environ.get("WXSIM_PORT", "8100")))
         parser.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -134,13 +143,27 @@ class Command(BaseCommand):
         if options["no_serve"]:
             self.stdout.write("demo database ready")
             return
-        port = options["port"]
-        base = f"http://127.0.0.1:{port}"
-        env = os.environ | {"WXNOTIFY_PUBLIC_URL": base}
+        base = f"http://127.0.0.1:{options['port']}"
+        sim = f"http://127.0.0.1:{options['sim_port']}"
+        callback = f"{base}/wechat/{account.appid}/callback"
+        # Point the product at the simulator, as production points it at WeChat.
+        env = os.environ | {
+            "WXNOTIFY_PUBLIC_URL": base,
+            "WECHAT_API_BASE_URL": sim,
+            "WECHAT_OAUTH_AUTHORIZE_URL": f"{sim}/connect/oauth2/authorize",
+            "WECHAT_JSSDK_URL": f"{sim}/_sim/jweixin-1.6.0.js",
+            "WECHAT_SUBSCRIBEMSG_URL": f"{sim}/mp/subscribemsg",
+        }
+        os.environ.update({k: v for k, v in env.items() if k.startswith("WECHAT_")})
+        settings.WECHAT_API_BASE_URL = sim  # for the follower sync run from this process
         python = sys.executable
-        gunicorn = f"-m gunicorn config.wsgi --bind 127.0.0.1:{port} --workers 2 --threads 4 --log-level warning"
+        gunicorn = (
+            f"-m gunicorn config.wsgi --bind 127.0.0.1:{options['port']} --workers 2 --threads 4 --log-level warning"
+        )
+        wxsim = f"-m wxsim serve --demo --port {options['sim_port']} --demo-callback {callback}"
         children = [
-            subprocess.Popen([python, *gunicorn.split()], env=env),  # noqa: S603 - fixed command line
+            subprocess.Popen([python, *wxsim.split()], env=env),  # noqa: S603 - fixed command lines
+            subprocess.Popen([python, *gunicorn.split()], env=env),  # noqa: S603
             subprocess.Popen([python, "manage.py", "run_huey", "--quiet"], env=env),  # noqa: S603
         ]
 
@@ -160,13 +183,11 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, terminate)
         try:
-            wait_until_up(base + "/login/", children[0])
-            callback = f"{base}/wechat/{account.appid}/callback"
+            wait_until_up(sim + "/_sim/stats", children[0])
+            wait_until_up(base + "/login/", children[1])
             if not InboundMessage.objects.filter(account=account).exists():
-                messages = demo_messages(account)
-                self.stdout.write(f"filling in demo data: {len(messages)} follows, menu taps and messages ...")
-                push_over_http(callback, account, messages)
-            self.banner(base, account, callback)
+                self.fill_in(account, sim, callback)
+            self.banner(base, sim, account, callback)
             while all(child.poll() is None for child in children):
                 time.sleep(1)
             raise SystemExit("a demo process exited; stopping the others")
@@ -175,7 +196,17 @@ class Command(BaseCommand):
         finally:
             stop()
 
-    def banner(self, base: str, account: OfficialAccount, callback: str) -> None:
+    def fill_in(self, account: OfficialAccount, sim: str, callback: str) -> None:
+        """Half a year of history for 240 of the simulator's patients, then the follower list from "WeChat"."""
+        patients = sim_call(sim, "GET", f"/_sim/accounts/{account.appid}/patients?limit=240")["patients"]
+        messages, unfollowers = demo_messages(account, [p["openid"] for p in patients])
+        self.stdout.write(f"filling in demo data: {len(messages)} follows, menu taps and messages ...")
+        push_over_http(callback, account, messages)
+        for openid in unfollowers:  # they leave through the simulator, so WeChat and wxnotify agree
+            sim_call(sim, "POST", f"/_sim/accounts/{account.appid}/patients/{openid}/unfollow", {})
+        call_command("sync_followers", account.appid, stdout=self.stdout)
+
+    def banner(self, base: str, sim: str, account: OfficialAccount, callback: str) -> None:
         since = timezone.now() - timedelta(days=1)
         recent = InboundMessage.objects.filter(account=account, received_at__gte=since).count()
         lines = [
@@ -189,6 +220,7 @@ class Command(BaseCommand):
             f"    callback URL:   {callback}",
             f"    token:          {DEMO['callback_token']}   (demo value)",
             f"    EncodingAESKey: {DEMO['encoding_aes_key']}   (demo value, safe mode)",
+            f"  WeChat simulator: {sim}/  (wxsim; its control API is under {sim}/_sim/)",
             f"  worker:           Huey on {'Redis' if settings.REDIS_URL else 'SQLite'}",
             f"  database:         {settings.DATABASES['default']['NAME']}",
             f"  inbound messages in the last 24 h: {recent}",
