@@ -61,6 +61,7 @@ class Api:
     def __init__(self, world: World, on_sent: Callable[[Account, Patient, str, int], None]) -> None:
         self.world = world
         self.on_sent = on_sent  # schedules the subscribe_msg_sent_event push
+        self._verdicts: dict[tuple[Any, ...], tuple[int, str] | None] = {}
         R = self._route
         self.routes: dict[str, tuple[str, bool, Handler]] = {
             "/cgi-bin/token": R("GET", False, self.token),
@@ -98,7 +99,7 @@ class Api:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         world = self.world
-        path = request.path
+        path = request.raw_path.partition("?")[0]
         method, needs_token, handler = self.routes[path]
         in_flight: tuple[str, str] | None = None
         try:
@@ -113,7 +114,7 @@ class Api:
                     raise ApiError(47001, "data format error") from None
                 if not isinstance(body, dict):
                     raise ApiError(47001, "data format error")
-            faults = world.faults.get(path) or world.faults.get("*")
+            faults = (world.faults.get(path) or world.faults.get("*")) if world.faults else None
             account = world.check_token(_access_token(request.raw_path)) if needs_token else None
             if path == BIZSEND and account is not None:
                 in_flight = (account.appid, str(body.get("touser", "")))
@@ -290,15 +291,9 @@ class Api:
         if not isinstance(data, dict) or not data:
             raise ApiError(47003, "argument invalid! data is empty")
         values = {k: (v.get("value") if isinstance(v, dict) else None) for k, v in data.items()}
-        for key in template.keys:  # WeChat names the first bad field; fields it does not know are ignored
-            problem = check_value(key, values.get(key))
-            if problem is not None:
-                raise ApiError(47003, problem.errmsg())
-        words = self.world.sensitive_words
-        if words:
-            text = "".join(str(v) for v in values.values())
-            if any(w in text for w in words):
-                raise ApiError(45168, "keyword in blacklist")
+        verdict = self._content_verdict(template.pri_tmpl_id, template.keys, values)
+        if verdict is not None:
+            raise ApiError(*verdict)
         if template.type == 2:
             if patient.credits[template.pri_tmpl_id] <= 0:
                 raise ApiError(43101, "user refuse to accept the msg")
@@ -312,6 +307,35 @@ class Api:
         patient.inbox.append(Received("subscribe", self.world.clock.now(), template.pri_tmpl_id, msgid, content))
         self.on_sent(account, patient, template.pri_tmpl_id, msgid)
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def _content_verdict(
+        self, template_id: str, keys: tuple[str, ...], values: dict[str, Any]
+    ) -> tuple[int, str] | None:
+        """47003 / 45168 or None for these values. A campaign sends the same content to everyone, so the
+        verdict is remembered per (template, values, sensitive words)."""
+        try:
+            cache_key = (template_id, tuple(values.get(k) for k in keys), self.world.words_version)
+            return self._verdicts[cache_key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable values (a list or object where a string belongs): no caching
+            cache_key = None
+        verdict: tuple[int, str] | None = None
+        for key in keys:  # WeChat names the first bad field; fields it does not know are ignored
+            problem = check_value(key, values.get(key))
+            if problem is not None:
+                verdict = (47003, problem.errmsg())
+                break
+        words = self.world.sensitive_words
+        if verdict is None and words:
+            text = "".join(str(v) for v in values.values())
+            if any(w in text for w in words):
+                verdict = (45168, "keyword in blacklist")
+        if cache_key is not None:
+            if len(self._verdicts) > 10_000:
+                self._verdicts.clear()
+            self._verdicts[cache_key] = verdict
+        return verdict
 
     def template_subscribe(self, account: Account | None, request: web.Request, body: JSON) -> JSON:
         assert account is not None

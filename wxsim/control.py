@@ -218,7 +218,7 @@ class Control:
         return {"faults": {}}
 
     async def sensitive_words(self, request: web.Request, body: JSON) -> Any:
-        self.world.sensitive_words = [str(w) for w in body["words"]]
+        self.world.set_sensitive_words([str(w) for w in body["words"]])
         return {"words": self.world.sensitive_words}
 
     async def quotas(self, request: web.Request, body: JSON) -> Any:

@@ -215,6 +215,7 @@ class World:
         self.minute_limits = dict(MINUTE_LIMITS)
         self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.sensitive_words: list[str] = ["赌博", "代开发票", "枪支"]
+        self.words_version = 0  # bumped on every change, so cached content verdicts are not reused
         self.in_flight: set[tuple[str, str]] = set()  # (appid, openid) of bizsends being answered
         self.oauth_codes: dict[str, tuple[str, str, float]] = {}  # code → (appid, openid, expires_at)
         self.used_codes: set[str] = set()
@@ -273,6 +274,10 @@ class World:
         account.clear_quota_month = (month, uses + 1)
         for key in [k for k in self.daily if k[0] == appid]:
             del self.daily[key]
+
+    def set_sensitive_words(self, words: list[str]) -> None:
+        self.sensitive_words = words
+        self.words_version += 1
 
     # --- accounts ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from wxsim.server import DELIVERER, WORLD, build_app
+from wxsim.server import DELIVERER, WORLD, build_app, start
 from wxsim.state import World
 
 
@@ -67,11 +67,7 @@ class SimulatorClient:
 def running_simulator(**options: Any) -> Iterator[SimulatorClient]:
     loop = asyncio.new_event_loop()
     app = build_app(**options)
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = loop.run_until_complete(start(app, "127.0.0.1", 0))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
