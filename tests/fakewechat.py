@@ -58,14 +58,13 @@ class FakeWeChat:
 def serve_in_thread(fake: FakeWeChat) -> tuple[str, Callable[[], None]]:
     """Run `fake` on its own event loop in a daemon thread, for tests whose code under test is synchronous
     or runs its own loops; returns (base URL, stop)."""
-    import threading
+    from wxsim.testing import BackgroundLoop
 
-    loop = asyncio.new_event_loop()
-    base = loop.run_until_complete(fake.start())
-    threading.Thread(target=loop.run_forever, daemon=True).start()
+    background = BackgroundLoop()
+    base = background.run(fake.start())
 
     def stop() -> None:
-        asyncio.run_coroutine_threadsafe(fake.close(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
+        background.run(fake.close())
+        background.close()
 
     return base, stop

@@ -63,17 +63,36 @@ class SimulatorClient:
         self.call(self.app[DELIVERER].drain)
 
 
+class BackgroundLoop:
+    """An event loop running in its own thread. Callers in any thread (even one where another loop
+    runs, such as Playwright's) hand it coroutines with `run`."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
 @contextmanager
 def running_simulator(**options: Any) -> Iterator[SimulatorClient]:
-    loop = asyncio.new_event_loop()
-    app = build_app(**options)
-    runner, port = loop.run_until_complete(start(app, "127.0.0.1", 0))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    background = BackgroundLoop()
+
+    async def build() -> tuple[web.Application, web.AppRunner, int]:
+        app = build_app(**options)  # inside the loop: aiohttp objects bind to the loop they are made in
+        runner, port = await start(app, "127.0.0.1", 0)
+        return app, runner, port
+
+    app, runner, port = background.run(build())
     try:
-        yield SimulatorClient(f"http://127.0.0.1:{port}", app, loop)
+        yield SimulatorClient(f"http://127.0.0.1:{port}", app, background.loop)
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+        background.run(runner.cleanup(), timeout=30)
+        background.close()

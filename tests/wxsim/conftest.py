@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import urllib.request
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from wxsim.testing import SimulatorClient, running_simulator
+from wxsim.testing import BackgroundLoop, SimulatorClient, running_simulator
 
 APPID = "wx1234567890abcdef"
 SECRET = "app-secret-0123456789abcdef012345"
@@ -62,7 +61,7 @@ class Inbox:
         self.delay_first: float = 0.0
         self.reply: bytes = b"success"
         self.url = ""
-        self._loop = asyncio.new_event_loop()
+        self._background = BackgroundLoop()
         self._server: TestServer | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -72,17 +71,20 @@ class Inbox:
         return web.Response(body=self.reply)
 
     def start(self) -> Inbox:
-        app = web.Application()
-        app.router.add_post("/callback", self._handle)
-        self._server = TestServer(app, host="127.0.0.1")
-        self._loop.run_until_complete(self._server.start_server())
+        async def serve() -> TestServer:
+            app = web.Application()
+            app.router.add_post("/callback", self._handle)
+            server = TestServer(app, host="127.0.0.1")
+            await server.start_server()
+            return server
+
+        self._server = self._background.run(serve())
         self.url = str(self._server.make_url("/callback"))
-        threading.Thread(target=self._loop.run_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._server.close(), self._loop).result()  # type: ignore[union-attr]
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._background.run(self._server.close())  # type: ignore[union-attr]
+        self._background.close()
 
 
 @pytest.fixture

@@ -78,10 +78,18 @@
   class WxOpenSubscribe extends HTMLElement {
     connectedCallback() {
       if (this.shadowRoot) { return; }
-      var template = this.querySelector('script[type="text/wxtag-template"]');
-      var root = this.attachShadow({ mode: "open" });
-      root.innerHTML = template ? template.textContent : "<button>订阅</button>";
+      this.attachShadow({ mode: "open" });
       this.addEventListener("click", this.open.bind(this));
+      // The tag is upgraded when its start tag is parsed; its template child may not exist yet.
+      if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", this.render.bind(this));
+      } else {
+        this.render();
+      }
+    }
+    render() {
+      var template = this.querySelector('script[type="text/wxtag-template"]');
+      this.shadowRoot.innerHTML = template ? template.textContent : "<button>订阅</button>";
     }
     open() {
       var el = this;
