@@ -222,3 +222,19 @@ def test_jssdk_config_checks_the_signature(sim, wx, account):
 
     assert post(config)["errMsg"] == "config:ok"
     assert post(config | {"url": url + "&tampered=1"})["errMsg"] == "config:invalid signature"
+
+
+def test_remaining_menu_codes_and_the_monthly_clear_quota_limit(sim, wx, account):
+    wx.login()
+    cases = {
+        40020: {"button": [{"type": "view", "name": "x", "url": "https://h.example/" + "a" * 1020}]},
+        40024: {"button": [{"name": "更多", "sub_button": [{"type": "dance", "name": "x", "key": "K"}]}]},
+        40026: {"button": [{"name": "更多", "sub_button": [{"type": "click", "name": "x", "key": "K" * 129}]}]},
+        40055: {"button": [{"type": "view", "name": "x", "url": "ftp://h.example/"}]},
+    }
+    for code, bad in cases.items():
+        assert wx("POST", "/cgi-bin/menu/create", body=bad)["errcode"] == code, code
+    for _ in range(10):
+        assert wx("POST", "/cgi-bin/clear_quota", body={"appid": APPID})["errcode"] == 0
+    assert wx("POST", "/cgi-bin/clear_quota", body={"appid": APPID})["errcode"] == 48006
+    assert wx("POST", "/cgi-bin/clear_quota", body={"appid": "wx0"})["errcode"] == 40013
