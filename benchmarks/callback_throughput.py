@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+
+from benchmarks.summary import record
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -175,11 +176,4 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    result = main()
-    out = ROOT / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    summary_path = out / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary["callback"] = result
-    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    record("callback", main())

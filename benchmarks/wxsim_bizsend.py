@@ -20,6 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from benchmarks.summary import record
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 12_000
 
@@ -127,11 +129,4 @@ def main() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    result = main()
-    out = ROOT / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "summary.json"
-    summary = json.loads(path.read_text()) if path.exists() else {}
-    summary["wxsim_bizsend"] = result
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    record("wxsim_bizsend", main())

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.sync_api import expect
 
-from tests.wxsim.conftest import AES_KEY, APPID, SECRET, Inbox, read_push
+from tests.wxsim.conftest import APPID, SECRET, Inbox, put_account, read_push
 from wechat.messages import SubscribePopupEvent
 from wechat.signature import jssdk_signature
 from wxsim.testing import BackgroundLoop, running_simulator
@@ -76,19 +76,7 @@ class HospitalPage:
 def world():
     inbox = Inbox().start()
     with running_simulator(sent_event_delay=0.0) as sim:
-        sim.post(
-            "/_sim/accounts",
-            {
-                "appid": APPID,
-                "secret": SECRET,
-                "original_id": "gh_abcdef123456",
-                "token": "cbtoken",
-                "encoding_aes_key": AES_KEY,
-                "mode": "safe",
-                "callback_url": inbox.url,
-                "name": "瑞康医院",
-            },
-        )
+        put_account(sim, inbox.url)
         template = sim.post(f"/_sim/accounts/{APPID}/templates", {"tid": 5004, "kid_list": [1, 2, 3]})["priTmplId"]
         openid = sim.post(f"/_sim/accounts/{APPID}/patients", {"count": 1})["openids"][0]
         import json

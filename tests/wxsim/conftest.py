@@ -94,9 +94,8 @@ def inbox():
     box.stop()
 
 
-@pytest.fixture
-def account(sim, inbox):
-    """A safe-mode hospital account with two templates (one-time 5004, long-term 5006) and three followers."""
+def put_account(sim: SimulatorClient, callback_url: str, *, mode: str = "safe") -> None:
+    """The hospital account of these tests, as WeChat knows it."""
     sim.post(
         "/_sim/accounts",
         {
@@ -105,11 +104,17 @@ def account(sim, inbox):
             "original_id": "gh_abcdef123456",
             "token": "cbtoken",
             "encoding_aes_key": AES_KEY,
-            "mode": "safe",
-            "callback_url": inbox.url,
+            "mode": mode,
+            "callback_url": callback_url,
             "name": "瑞康医院",
         },
     )
+
+
+@pytest.fixture
+def account(sim, inbox):
+    """A safe-mode hospital account with two templates (one-time 5004, long-term 5006) and three followers."""
+    put_account(sim, inbox.url)
     one_time = sim.post(
         f"/_sim/accounts/{APPID}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"}
     )

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.wxsim.conftest import AES_KEY, APPID, SECRET, read_push
+from tests.wxsim.conftest import AES_KEY, APPID, put_account, read_push
 from wechat.messages import FollowEvent, MenuClickEvent, SubscribeChangeEvent, TextMessage, UnfollowEvent
 
 
@@ -45,18 +45,7 @@ def test_http_5xx_and_latency_and_timeout_faults(sim, wx, account):
 
 @pytest.mark.parametrize("mode", ["plaintext", "compatible", "safe"])
 def test_every_patient_action_arrives_signed_and_in_the_accounts_mode(sim, inbox, mode):
-    sim.post(
-        "/_sim/accounts",
-        {
-            "appid": APPID,
-            "secret": SECRET,
-            "original_id": "gh_abcdef123456",
-            "token": "cbtoken",
-            "encoding_aes_key": AES_KEY,
-            "mode": mode,
-            "callback_url": inbox.url,
-        },
-    )
+    put_account(sim, inbox.url, mode=mode)
     openid = sim.post(f"/_sim/accounts/{APPID}/patients/new/follow", {"scene": "poster_hpv"})["openid"]
     sim.post(f"/_sim/accounts/{APPID}/patients/{openid}/click", {"key": "MENU_VACCINE"})
     sim.post(f"/_sim/accounts/{APPID}/patients/{openid}/text", {"content": "疫苗到了吗"})
@@ -92,18 +81,7 @@ def test_a_slow_product_gets_wechats_retries_and_they_are_counted(sim, inbox, ac
 def test_a_product_that_never_answers_gets_three_attempts(sim, inbox, account):
     inbox.reply = b""
     inbox.delay_first = 0
-    sim.post(
-        "/_sim/accounts",
-        {
-            "appid": APPID,
-            "secret": SECRET,
-            "original_id": "gh_abcdef123456",
-            "token": "cbtoken",
-            "encoding_aes_key": AES_KEY,
-            "mode": "safe",
-            "callback_url": "http://127.0.0.1:9/nothing",
-        },
-    )
+    put_account(sim, "http://127.0.0.1:9/nothing", mode="safe")
     result = sim.post(f"/_sim/accounts/{APPID}/patients/{account['openids'][0]}/click", {"key": "K"})
     assert len(result["delivery"]["attempts"]) == 3 and not result["delivery"]["ok"]
 
