@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "wxnotify.accounts",
     "wxnotify.callbacks",
     "wxnotify.followers",
+    "wxnotify.subscriptions",
     "wxnotify.console",
 ]
 
@@ -215,6 +216,8 @@ WECHAT_OAUTH_AUTHORIZE_URL = os.environ.get(
     "WECHAT_OAUTH_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"
 )
 WECHAT_JSSDK_URL = os.environ.get("WECHAT_JSSDK_URL", "https://res.wx.qq.com/open/js/jweixin-1.6.0.js")
+# Patient pages normally insist on WeChat's in-app browser; the demo lets any browser play the patient.
+WXNOTIFY_ALLOW_OTHER_BROWSERS = env_bool("WXNOTIFY_ALLOW_OTHER_BROWSERS", False)
 WECHAT_SUBSCRIBEMSG_URL = os.environ.get("WECHAT_SUBSCRIBEMSG_URL", "https://mp.weixin.qq.com/mp/subscribemsg")
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

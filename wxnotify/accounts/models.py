@@ -31,6 +31,8 @@ class OfficialAccount(models.Model):
     # Kept after a key change: WeChat may still push messages encrypted with it for a while.
     previous_encoding_aes_key = EncryptedTextField(_("上一个 EncodingAESKey"), blank=True)
     message_mode = models.CharField(_("消息加解密方式"), max_length=16, choices=MessageMode.choices)
+    # The fixed template id of the older one-time subscription message (公众平台「接口权限」), if used.
+    one_time_template_id = models.CharField(_("一次性订阅消息模板 ID"), max_length=64, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

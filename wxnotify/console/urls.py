@@ -24,6 +24,7 @@ urlpatterns = [
     path("set-language/", login_not_required(set_language), name="set_language"),
     path("accounts/", include("wxnotify.accounts.urls")),
     path("followers/", include("wxnotify.followers.urls")),
+    path("", include("wxnotify.subscriptions.urls")),
     path("inbound/", include("wxnotify.callbacks.log_urls")),
     path("", include(console_patterns)),
 ]

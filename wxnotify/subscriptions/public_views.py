@@ -1,0 +1,223 @@
+"""The patient-facing pages (S2): no login, mobile-first, Chinese.
+
+`/s/<code>/` learns the patient's openid by silent web OAuth (state bound to this browser's
+session, single use), signs the JS-SDK config with the account's cached jsapi_ticket, and shows a
+`wx-open-subscribe` button; the ledger changes only when WeChat pushes the popup event.
+`/s/<code>/confirm` is the second way in: the older one-time-subscription confirm page.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from wechat.errors import WeChatError
+from wechat.signature import jssdk_signature
+from wxnotify.accounts.wechat import account_api
+from wxnotify.subscriptions import services
+from wxnotify.subscriptions.models import Activity, Subscription, Template
+
+log = logging.getLogger(__name__)
+
+
+def _public(path: str) -> str:
+    return settings.WXNOTIFY_PUBLIC_URL + path
+
+
+def _openid_key(activity: Activity) -> str:
+    return f"wx_openid:{activity.account.appid}"
+
+
+def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    from django.shortcuts import render
+
+    return render(request, "subscriptions/public/error.html", {"message": message}, status=status)
+
+
+def _activity(code: str) -> Activity | None:
+    return Activity.objects.select_related("account").filter(code=code, archived=False, account__is_active=True).first()
+
+
+def in_wechat(request: HttpRequest) -> bool:
+    return settings.WXNOTIFY_ALLOW_OTHER_BROWSERS or "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+@login_not_required
+@require_GET
+def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
+    from django.shortcuts import render
+
+    activity = _activity(code)
+    if activity is None:
+        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+    page_url = _public(reverse("subscribe:page", args=[code]))
+    if not in_wechat(request):
+        return render(request, "subscriptions/public/outside_wechat.html", {"activity": activity, "page_url": page_url})
+    openid = request.session.get(_openid_key(activity))
+    if not openid:
+        state = secrets.token_urlsafe(16)
+        request.session[f"wx_oauth_state:{code}"] = state
+        query = urlencode(
+            {
+                "appid": activity.account.appid,
+                "redirect_uri": _public(reverse("subscribe:oauth", args=[code])),
+                "response_type": "code",
+                "scope": "snsapi_base",
+                "state": state,
+            }
+        )
+        return HttpResponseRedirect(f"{settings.WECHAT_OAUTH_AUTHORIZE_URL}?{query}#wechat_redirect")
+    services.record_visit(activity=activity, openid=openid)
+    templates = [
+        t
+        for t in activity.templates.all()
+        if t.status == Template.Status.ACTIVE and t.kind != Template.Kind.LEGACY_ONE_TIME
+    ]
+    config = _jssdk_config(activity, _public(request.get_full_path()))
+    context = {
+        "activity": activity,
+        "templates": templates,
+        "template_ids": ",".join(t.template_id for t in templates),
+        "jssdk": config,
+        "jssdk_url": settings.WECHAT_JSSDK_URL,
+        "confirm_available": bool(activity.account.one_time_template_id),
+    }
+    return render(request, "subscriptions/public/page.html", context)
+
+
+def _jssdk_config(activity: Activity, url: str) -> dict[str, Any] | None:
+    async def ticket() -> str:
+        async with account_api(activity.account) as api:
+            return await api.jsapi_tickets.get()
+
+    try:
+        jsapi_ticket = async_to_sync(ticket)()
+    except WeChatError as error:
+        log.warning("no jsapi_ticket for %s: %s", activity.account.appid, error)
+        return None
+    timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(12)
+    return {
+        "appId": activity.account.appid,
+        "timestamp": timestamp,
+        "nonceStr": nonce,
+        "signature": jssdk_signature(jsapi_ticket=jsapi_ticket, noncestr=nonce, timestamp=timestamp, url=url),
+    }
+
+
+@login_not_required
+@require_GET
+def oauth_return(request: HttpRequest, code: str) -> HttpResponse:
+    activity = _activity(code)
+    if activity is None:
+        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+    expected = request.session.pop(f"wx_oauth_state:{code}", None)
+    state = request.GET.get("state", "")
+    if not expected or not hmac.compare_digest(expected.encode(), state.encode()):
+        log.warning("OAuth return with a forged or replayed state for activity %s", code)
+        return _error(request, _("链接已失效，请从公众号文章或海报重新打开活动页。"))
+    oauth_code = request.GET.get("code", "")
+    if not oauth_code:
+        return _error(request, _("微信没有完成授权，请重新打开活动页。"))
+
+    async def exchange() -> str:
+        async with account_api(activity.account) as api:
+            data = await api.credentials.oauth_access_token(
+                appid=activity.account.appid, secret=activity.account.app_secret, code=oauth_code
+            )
+            return str(data["openid"])
+
+    try:
+        openid = async_to_sync(exchange)()
+    except WeChatError as error:
+        log.warning("OAuth code exchange failed for activity %s: %s", code, error)
+        return _error(request, _("微信授权已失效（授权码只能使用一次），请重新打开活动页。"))
+    request.session[_openid_key(activity)] = openid
+    request.session.cycle_key()
+    return HttpResponseRedirect(reverse("subscribe:page", args=[code]))
+
+
+@login_not_required
+@require_GET
+def subscription_status(request: HttpRequest, code: str) -> JsonResponse:
+    """What this patient can receive now, per template of the activity (the page shows it after accepting)."""
+    activity = _activity(code)
+    openid = request.session.get(_openid_key(activity)) if activity else None
+    if activity is None or not openid:
+        return JsonResponse({"error": "unknown"}, status=404)
+    rows = {
+        s.template_id: s
+        for s in Subscription.objects.filter(template__activities=activity, openid=openid).select_related("template")
+    }
+    data = []
+    for template in activity.templates.all():
+        row = rows.get(template.pk)
+        data.append(
+            {
+                "template_id": template.template_id,
+                "title": template.title,
+                "long_term": template.kind == Template.Kind.LONG_TERM,
+                "credits": row.credits if row else 0,
+                "can_receive": bool(row and row.can_receive),
+            }
+        )
+    return JsonResponse({"templates": data})
+
+
+@login_not_required
+@require_GET
+def confirm_start(request: HttpRequest, code: str) -> HttpResponse:
+    activity = _activity(code)
+    if activity is None or not activity.account.one_time_template_id:
+        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+    reserved = secrets.token_hex(16)  # [a-zA-Z0-9], ≤128 bytes, as WeChat requires
+    request.session[f"wx_confirm_state:{code}"] = reserved
+    query = urlencode(
+        {
+            "action": "get_confirm",
+            "appid": activity.account.appid,
+            "scene": activity.pk % 10001,
+            "template_id": activity.account.one_time_template_id,
+            "redirect_url": _public(reverse("subscribe:confirmed", args=[code])),
+            "reserved": reserved,
+        }
+    )
+    return HttpResponseRedirect(f"{settings.WECHAT_SUBSCRIBEMSG_URL}?{query}#wechat_redirect")
+
+
+@login_not_required
+@require_GET
+def confirm_return(request: HttpRequest, code: str) -> HttpResponse:
+    from django.shortcuts import render
+
+    activity = _activity(code)
+    if activity is None:
+        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+    expected = request.session.pop(f"wx_confirm_state:{code}", None)
+    reserved = request.GET.get("reserved", "")
+    if not expected or not hmac.compare_digest(expected.encode(), reserved.encode()):
+        return _error(request, _("链接已失效，请从活动页重新订阅。"))
+    if request.GET.get("template_id") != activity.account.one_time_template_id:
+        return _error(request, _("订阅的模板与活动不符。"))
+    confirmed = request.GET.get("action") == "confirm" and request.GET.get("openid")
+    if confirmed:
+        try:
+            scene = int(request.GET.get("scene", ""))
+        except ValueError:
+            return _error(request, _("参数错误。"))
+        services.record_confirm(activity=activity, openid=request.GET["openid"], scene=scene)
+        request.session[_openid_key(activity)] = request.GET["openid"]
+    context = {"activity": activity, "confirmed": bool(confirmed), "now": timezone.now()}
+    return render(request, "subscriptions/public/confirmed.html", context)
