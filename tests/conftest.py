@@ -122,3 +122,27 @@ def _close_connections_of_the_async_orm_thread():
         asyncio.get_running_loop()
     except RuntimeError:  # no loop running here (a browser test's Playwright loop is the exception)
         asyncio.run(sync_to_async(connections.close_all)())
+
+
+def link_account(sim: Any, account: Any, callback_url: str = "") -> None:
+    """Make the simulated WeChat know `account` exactly as the product has it connected."""
+    sim.post("/_sim/accounts", {
+        "appid": account.appid, "secret": account.app_secret, "original_id": account.original_id,
+        "token": account.callback_token, "encoding_aes_key": account.encoding_aes_key,
+        "mode": account.message_mode, "callback_url": callback_url, "name": account.name,
+    })
+
+
+@pytest.fixture
+def simulated_wechat(make_account, settings):
+    """A safe-mode account in the product and the same account in a running wxsim; the product points at it."""
+    from wxsim.testing import running_simulator
+
+    account = make_account(mode="safe")
+    with running_simulator(delivery_timeout=1.0, sent_event_delay=0.0) as sim:
+        link_account(sim, account)
+        settings.WECHAT_API_BASE_URL = sim.base_url
+        settings.WECHAT_OAUTH_AUTHORIZE_URL = f"{sim.base_url}/connect/oauth2/authorize"
+        settings.WECHAT_JSSDK_URL = f"{sim.base_url}/_sim/jweixin-1.6.0.js"
+        settings.WECHAT_SUBSCRIBEMSG_URL = f"{sim.base_url}/mp/subscribemsg"
+        yield account, sim
