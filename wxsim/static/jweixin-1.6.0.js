@@ -67,7 +67,10 @@
         el.dispatchEvent(new CustomEvent("success", { detail: { errMsg: "subscribe:ok", subscribeDetails: JSON.stringify(cancelled) } }));
         return;
       }
-      post("subscribe", { appId: state.config.appId, choices: choices }).then(function (res) {
+      // Who the patient is: the simulator's cookie (sent when the page is on the same host); the
+      // cookie's value read here is the fallback for browsers that do not send it cross-origin.
+      var known = (document.cookie.match(/(?:^|;\s*)wxsim_openid=([^;]+)/) || [])[1] || "";
+      post("subscribe", { appId: state.config.appId, choices: choices, openid: decodeURIComponent(known) }).then(function (res) {
         if (res.errMsg === "subscribe:ok") {
           el.dispatchEvent(new CustomEvent("success", { detail: res }));
         } else { fail(el, res.errCode || 10002); }
