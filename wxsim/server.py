@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import random
 from typing import Any
 
 from aiohttp import web
@@ -81,24 +82,16 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
 
 
 def load_demo(world: World, *, callback_url: str = "", patients: int = 3000, seed: int = 7) -> None:
-    """The demo account, its templates, and `patients` following patients, some already subscribed."""
+    """The demo account, its templates, and `patients` following patients. Nobody is subscribed yet:
+    subscriptions happen through popups, so the account's server hears about every one of them."""
     account = world.put_account(**DEMO_ACCOUNT, callback_url=callback_url)
     if not account.templates:
         for tid, kids, scene in DEMO_TEMPLATES:
             world.add_template(account, tid, kids, scene)
     if not account.patients:
-        import random
-
         rng = random.Random(seed)
-        templates = list(account.templates.values())
         for patient in world.new_patients(account, patients):
             patient.followed_at -= rng.randrange(400 * 86400)
-            for template in templates:
-                if rng.random() < 0.3:
-                    if template.type == 2:
-                        patient.credits[template.pri_tmpl_id] += 1
-                    else:
-                        patient.long_term[template.pri_tmpl_id] = True
 
 
 def main(argv: list[str] | None = None) -> None:

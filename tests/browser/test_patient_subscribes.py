@@ -16,6 +16,8 @@ from wxnotify.subscriptions.models import Subscription, Template
 from wxnotify.subscriptions.wechat_sync import sync_templates
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
 def in_own_thread(fn):
     def run():
         from django.db import connections
@@ -32,11 +34,15 @@ def in_own_thread(fn):
 WECHAT_UA = "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36 MicroMessenger/8.0.50.2701(0x28003253) NetType/WIFI Language/zh_CN"
 
 
-def test_patient_subscribes_twice_then_rejects_in_settings(browser, page, live_server, simulated_wechat, settings, screenshot):
+def test_patient_subscribes_twice_then_rejects_in_settings(
+    browser, page, live_server, simulated_wechat, settings, screenshot
+):
     account, sim = simulated_wechat
     settings.WXNOTIFY_PUBLIC_URL = live_server.url
     link_account(sim, account, callback_url=f"{live_server.url}/wechat/{account.appid}/callback")
-    sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"})
+    sim.post(
+        f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"}
+    )
     in_own_thread(lambda: asyncio.run(sync_templates(account)))  # this thread runs Playwright's loop
     template = Template.objects.get(account=account)
     activity = make_activity(account, template, title="九价HPV疫苗到货提醒", place="预防接种门诊")
@@ -51,7 +57,9 @@ def test_patient_subscribes_twice_then_rejects_in_settings(browser, page, live_s
     console.get_by_role("button", name="登录").click()
     console.goto(f"{live_server.url}/activities/{activity.pk}/")
     current = console.locator(f'#activity-counts tr[data-template="{template.template_id}"] [data-count="current"]')
-    historical = console.locator(f'#activity-counts tr[data-template="{template.template_id}"] [data-count="historical"]')
+    historical = console.locator(
+        f'#activity-counts tr[data-template="{template.template_id}"] [data-count="historical"]'
+    )
     expect(current).to_have_text("0")
 
     phone = browser.new_context(user_agent=WECHAT_UA, locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
@@ -77,7 +85,9 @@ def test_patient_subscribes_twice_then_rejects_in_settings(browser, page, live_s
     assert Subscription.objects.get(template=template, openid=openid).credits == 2
     expect(current).to_have_text("1")  # still one person
 
-    sim.post(f"/_sim/accounts/{account.appid}/patients/{openid}/settings-reject", {"template_ids": [template.template_id]})
+    sim.post(
+        f"/_sim/accounts/{account.appid}/patients/{openid}/settings-reject", {"template_ids": [template.template_id]}
+    )
     expect(current).to_have_text("0", timeout=15_000)
     expect(historical).to_have_text("1")
     console.goto(f"{live_server.url}/templates/")

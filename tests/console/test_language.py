@@ -46,3 +46,8 @@ def test_times_are_shown_in_beijing_time(client, personas, push):
 def test_language_switch_works_before_login(client, db):
     response = client.post("/set-language/", {"language": "en", "next": "/login/"}, follow=True)
     assert "Log in to wxnotify" in response.content.decode()
+
+
+def test_an_english_browser_still_gets_chinese_until_english_is_chosen(client, db):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "登录 wxnotify" in response.content.decode()

@@ -3,7 +3,10 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"callbacks:callback", "login", "set_language"}
+PUBLIC = {"callbacks:callback", "login", "set_language"} | {
+    f"subscribe:{name}"
+    for name in ("page", "oauth", "status", "confirm", "confirmed")  # patient pages
+}
 
 
 def named_routes(resolver=None, prefix=""):

@@ -25,7 +25,9 @@ def test_a_thousand_concurrent_subscriptions_with_retries_count_exactly(make_acc
     account = make_account(mode="safe")
     with running_simulator(delivery_timeout=1.0) as sim:
         link_account(sim, account, callback_url=f"{live_server.url}/wechat/{account.appid}/callback")
-        template_id = sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2]})["priTmplId"]
+        template_id = sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2]})[
+            "priTmplId"
+        ]
         template = make_template(account, template_id=template_id)
         activity = make_activity(account, template)
         openids = sim.post(f"/_sim/accounts/{account.appid}/patients", {"count": PATIENTS})["openids"]
@@ -42,8 +44,10 @@ def test_a_thousand_concurrent_subscriptions_with_retries_count_exactly(make_acc
             return None
 
         def subscribe(openid: str) -> dict:
-            return sim.post(f"/_sim/accounts/{account.appid}/patients/{openid}/popup",
-                            {"choices": {template_id: "accept"}, "popup_scene": 2})["delivery"]
+            return sim.post(
+                f"/_sim/accounts/{account.appid}/patients/{openid}/popup",
+                {"choices": {template_id: "accept"}, "popup_scene": 2},
+            )["delivery"]
 
         try:
             with ThreadPoolExecutor(max_workers=12) as pool:
@@ -58,7 +62,9 @@ def test_a_thousand_concurrent_subscriptions_with_retries_count_exactly(make_acc
     assert stats["retries"] >= len(slow)
     rows = InboundMessage.objects.filter(account=account, event="subscribe_msg_popup_event")
     assert rows.count() == PATIENTS
-    assert rows.aggregate(n=Sum("times_received"))["n"] == PATIENTS + stats["retries"]  # every retry counted, none applied
+    assert (
+        rows.aggregate(n=Sum("times_received"))["n"] == PATIENTS + stats["retries"]
+    )  # every retry counted, none applied
     assert Subscription.objects.filter(template=template).count() == PATIENTS
     assert set(Subscription.objects.filter(template=template).values_list("credits", flat=True)) == {1}
     assert SubscriptionEvent.objects.filter(template=template, kind="accept").count() == PATIENTS

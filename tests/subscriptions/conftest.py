@@ -4,19 +4,29 @@ from django.utils import timezone
 from wxnotify.subscriptions.models import Activity, Template
 
 
-def make_template(account, *, template_id: str, kind: int = Template.Kind.ONE_TIME, title: str = "疫苗到货通知") -> Template:
+def make_template(
+    account, *, template_id: str, kind: int = Template.Kind.ONE_TIME, title: str = "疫苗到货通知"
+) -> Template:
     content = "疫苗名称:{{thing1.DATA}}\n到货时间:{{date2.DATA}}\n"
     from wxnotify.subscriptions.services import parse_keywords
 
     return Template.objects.create(
-        account=account, template_id=template_id, title=title, content=content, kind=kind, keywords=parse_keywords(content)
+        account=account,
+        template_id=template_id,
+        title=title,
+        content=content,
+        kind=kind,
+        keywords=parse_keywords(content),
     )
 
 
 def make_activity(account, *templates, title="九价HPV疫苗到货", days=3, **fields) -> Activity:
     activity = Activity.objects.create(
-        account=account, title=title, kind=fields.pop("kind", "vaccine"),
-        starts_at=timezone.now() + timezone.timedelta(days=days), **fields,
+        account=account,
+        title=title,
+        kind=fields.pop("kind", "vaccine"),
+        starts_at=timezone.now() + timezone.timedelta(days=days),
+        **fields,
     )
     activity.templates.set(templates)
     return activity

@@ -30,13 +30,21 @@ def test_template_sync_adds_parses_and_notices_deletion_upstream(client, simulat
     vaccine = Template.objects.get(template_id=kept)
     assert vaccine.title == "疫苗到货通知" and vaccine.kind == Template.Kind.ONE_TIME
     assert vaccine.keywords == [
-        {"key": "thing1", "name": "疫苗名称", "rule": "thing"}, {"key": "date2", "name": "到货时间", "rule": "date"},
-        {"key": "thing3", "name": "接种地点", "rule": "thing"}, {"key": "thing5", "name": "预约方式", "rule": "thing"},
+        {"key": "thing1", "name": "疫苗名称", "rule": "thing"},
+        {"key": "date2", "name": "到货时间", "rule": "date"},
+        {"key": "thing3", "name": "接种地点", "rule": "thing"},
+        {"key": "thing5", "name": "预约方式", "rule": "thing"},
     ]
-    token = json.loads(urllib.request.urlopen(
-        f"{sim.base_url}/cgi-bin/token?grant_type=client_credential&appid={account.appid}&secret={account.app_secret}").read())["access_token"]
-    request = urllib.request.Request(f"{sim.base_url}/wxaapi/newtmpl/deltemplate?access_token={token}",
-                                     data=json.dumps({"priTmplId": gone}).encode(), headers={"Content-Type": "application/json"})
+    token = json.loads(
+        urllib.request.urlopen(
+            f"{sim.base_url}/cgi-bin/token?grant_type=client_credential&appid={account.appid}&secret={account.app_secret}"
+        ).read()
+    )["access_token"]
+    request = urllib.request.Request(
+        f"{sim.base_url}/wxaapi/newtmpl/deltemplate?access_token={token}",
+        data=json.dumps({"priTmplId": gone}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert json.loads(urllib.request.urlopen(request).read())["errcode"] == 0
     Template.objects.filter(template_id=kept).update(content="changed locally")  # as if WeChat had changed it
     page = client.post("/templates/sync", follow=True).content.decode()
@@ -97,7 +105,8 @@ def test_the_management_list_updates_live(client, make_account):
     operator(client, account)
     before = client.get("/templates/?partial=rows", HTTP_HX_REQUEST="true").content.decode()
     assert 'data-count="current">0<' in before
-    Subscription.objects.create(account=account, template=template, openid="o1", credits=2,
-                                first_accepted_at="2026-01-01T00:00:00Z")
+    Subscription.objects.create(
+        account=account, template=template, openid="o1", credits=2, first_accepted_at="2026-01-01T00:00:00Z"
+    )
     after = client.get("/templates/?partial=rows", HTTP_HX_REQUEST="true").content.decode()
     assert 'data-count="historical">1<' in after and 'data-count="current">1<' in after and "<html" not in after

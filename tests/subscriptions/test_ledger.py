@@ -12,9 +12,11 @@ OPENID = "otFpruAK8D-E6EfStSYonYSBZ8_4"
 
 def popup(account, template_id, status="accept", scene=2, openid=OPENID, t=1610969440):
     body = fixture_xml("subscribe_msg_popup_event.xml").decode()
-    body = body.replace("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", template_id).replace(
-        "<SubscribeStatusString><![CDATA[accept]]>", f"<SubscribeStatusString><![CDATA[{status}]]>"
-    ).replace("<PopupScene>2</PopupScene>", f"<PopupScene>{scene}</PopupScene>", 1)
+    body = (
+        body.replace("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", template_id)
+        .replace("<SubscribeStatusString><![CDATA[accept]]>", f"<SubscribeStatusString><![CDATA[{status}]]>")
+        .replace("<PopupScene>2</PopupScene>", f"<PopupScene>{scene}</PopupScene>", 1)
+    )
     body = body.replace("1610969440", str(t)).replace(OPENID, openid)
     return as_account(body.encode(), account)
 

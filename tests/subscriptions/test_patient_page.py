@@ -36,7 +36,9 @@ def location_of(url: str, data: bytes | None = None) -> str:
 def hospital(simulated_wechat):
     """Templates created in WeChat (the simulator) and synced into the product, and an activity using one."""
     account, sim = simulated_wechat
-    sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"})
+    sim.post(
+        f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"}
+    )
     sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5006, "kid_list": [1, 2, 3]})
     from asgiref.sync import async_to_sync
 
@@ -70,7 +72,9 @@ def test_oauth_then_the_page_with_a_valid_jssdk_signature(client, hospital):
     account, sim, activity, one_time, openid = hospital
     query = begin(client, activity)
     code = wechat_code(sim, query, openid)
-    back = client.get(f"/s/{activity.code}/oauth", {"code": code, "state": query["state"][0]}, HTTP_USER_AGENT=WECHAT_UA)
+    back = client.get(
+        f"/s/{activity.code}/oauth", {"code": code, "state": query["state"][0]}, HTTP_USER_AGENT=WECHAT_UA
+    )
     assert back.status_code == 302 and back["Location"] == f"/s/{activity.code}/"
     page = client.get(f"/s/{activity.code}/", HTTP_USER_AGENT=WECHAT_UA)
     html = page.content.decode()
@@ -79,11 +83,20 @@ def test_oauth_then_the_page_with_a_valid_jssdk_signature(client, hospital):
     config = dict(re.findall(r'(appId|timestamp|nonceStr|signature): "([^"]+)"', html))
     ticket = sim.world.accounts[account.appid].jsapi_ticket[0]
     url = settings.WXNOTIFY_PUBLIC_URL + f"/s/{activity.code}/"
-    assert config["signature"] == jssdk_signature(jsapi_ticket=ticket, noncestr=config["nonceStr"], timestamp=config["timestamp"], url=url)
+    assert config["signature"] == jssdk_signature(
+        jsapi_ticket=ticket, noncestr=config["nonceStr"], timestamp=config["timestamp"], url=url
+    )
     assert PageVisit.objects.filter(activity=activity, openid=openid).count() == 1
     status = client.get(f"/s/{activity.code}/status").json()
-    assert status["templates"] == [{"template_id": one_time.template_id, "title": "疫苗到货通知", "long_term": False,
-                                    "credits": 0, "can_receive": False}]
+    assert status["templates"] == [
+        {
+            "template_id": one_time.template_id,
+            "title": "疫苗到货通知",
+            "long_term": False,
+            "credits": 0,
+            "can_receive": False,
+        }
+    ]
 
 
 def test_forged_state_is_refused_and_nothing_recorded(client, hospital):
@@ -141,7 +154,11 @@ def test_the_older_one_time_subscription_link(client, hospital):
     start = client.get(f"/s/{activity.code}/confirm")
     assert start.status_code == 302 and start["Location"].startswith(settings.WECHAT_SUBSCRIBEMSG_URL)
     params = {k: v[0] for k, v in parse_qs(urlsplit(start["Location"]).query).items()}
-    page = urllib.request.urlopen(f"{sim.base_url}/mp/subscribemsg?{urlencode(params | {'sim_openid': openid})}").read().decode()
+    page = (
+        urllib.request.urlopen(f"{sim.base_url}/mp/subscribemsg?{urlencode(params | {'sim_openid': openid})}")
+        .read()
+        .decode()
+    )
     form = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page)) | {"answer": "confirm"}
     back = urlsplit(location_of(f"{sim.base_url}/mp/subscribemsg", urlencode(form).encode()))
     confirmed = client.get(f"{back.path}?{back.query}")

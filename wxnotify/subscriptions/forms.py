@@ -13,6 +13,7 @@ from wxnotify.subscriptions.models import Activity, Template
 
 class ActivityForm(forms.ModelForm):
     live_url = forms.URLField(label=_("直播或购买链接"), required=False, assume_scheme="https")
+
     class Meta:
         model = Activity
         fields = ["title", "kind", "starts_at", "ends_at", "place", "live_url", "description", "templates"]

@@ -31,6 +31,7 @@ from wechat.push import build_push
 from wechat.xmlcodec import render_message
 from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
 from wxnotify.callbacks.models import InboundMessage
+from wxnotify.subscriptions.models import Activity, Template
 
 DEMO = {
     "name": "瑞康医院（演示）",
@@ -120,6 +121,38 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 3
     raise SystemExit(f"the web app did not answer at {url} within {seconds:.0f} s")
 
 
+DEMO_ACTIVITIES = [
+    # (title, kind, days from now, hour, place, template title)
+    ("九价HPV疫苗到货提醒", "vaccine", 5, 9, "门诊楼一楼 预防接种门诊", "疫苗到货通知"),
+    ("糖尿病饮食管理 · 直播讲座", "live_lecture", 3, 19, "瑞康医院视频号直播间", "直播开始提醒"),
+    ("社区义诊：高血压与糖尿病筛查", "offline", 10, 8, "门诊大厅", "活动报名提醒"),
+    ("女性全面体检套餐上架", "checkup", 7, 10, "健康管理中心", "体检套餐上架提醒"),
+]
+
+
+def ensure_demo_activities(account: OfficialAccount) -> list[Activity]:
+    if Activity.objects.filter(account=account).exists():
+        return list(Activity.objects.filter(account=account))
+    today = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+    made = []
+    for title, kind, days, hour, place, template_title in DEMO_ACTIVITIES:
+        starts = (today + timedelta(days=days)).replace(hour=hour, minute=30 if kind == "live_lecture" else 0)
+        activity = Activity.objects.create(
+            account=account,
+            title=title,
+            kind=kind,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            place=place,
+            description="这是演示数据。"
+            if kind != "vaccine"
+            else "九价HPV疫苗预计本周到货，名额有限。订阅后到货第一时间通知你。",
+        )
+        activity.templates.set(Template.objects.filter(account=account, title=template_title))
+        made.append(activity)
+    return made
+
+
 def sim_call(base: str, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - the simulator on loopback
@@ -153,6 +186,7 @@ class Command(BaseCommand):
             "WECHAT_OAUTH_AUTHORIZE_URL": f"{sim}/connect/oauth2/authorize",
             "WECHAT_JSSDK_URL": f"{sim}/_sim/jweixin-1.6.0.js",
             "WECHAT_SUBSCRIBEMSG_URL": f"{sim}/mp/subscribemsg",
+            "WXNOTIFY_ALLOW_OTHER_BROWSERS": "1",  # any desktop browser may play the patient in the demo
         }
         os.environ.update({k: v for k, v in env.items() if k.startswith("WECHAT_")})
         settings.WECHAT_API_BASE_URL = sim  # for the follower sync run from this process
@@ -197,14 +231,35 @@ class Command(BaseCommand):
             stop()
 
     def fill_in(self, account: OfficialAccount, sim: str, callback: str) -> None:
-        """Half a year of history for 240 of the simulator's patients, then the follower list from "WeChat"."""
-        patients = sim_call(sim, "GET", f"/_sim/accounts/{account.appid}/patients?limit=240")["patients"]
-        messages, unfollowers = demo_messages(account, [p["openid"] for p in patients])
+        """Half a year of history for 240 of the simulator's patients, the follower list and templates
+        from "WeChat", four activities, and a few hundred patients subscribing through article popups."""
+        patients = sim_call(sim, "GET", f"/_sim/accounts/{account.appid}/patients?limit=3000")["patients"]
+        openids = [p["openid"] for p in patients]
+        messages, unfollowers = demo_messages(account, openids[:240])
         self.stdout.write(f"filling in demo data: {len(messages)} follows, menu taps and messages ...")
         push_over_http(callback, account, messages)
         for openid in unfollowers:  # they leave through the simulator, so WeChat and wxnotify agree
             sim_call(sim, "POST", f"/_sim/accounts/{account.appid}/patients/{openid}/unfollow", {})
         call_command("sync_followers", account.appid, stdout=self.stdout)
+        account.one_time_template_id = sim_call(sim, "GET", f"/_sim/accounts/{account.appid}")["one_time_template_id"]
+        account.save(update_fields=["one_time_template_id"])
+        call_command("sync_templates", account.appid, stdout=self.stdout)
+        activities = ensure_demo_activities(account)
+        self.stdout.write("patients subscribing from articles ...")
+        rng = random.Random(11)
+        for activity in activities:
+            template = activity.templates.first()
+            assert template is not None
+            for openid in rng.sample(openids[240:], k=rng.randrange(60, 160)):
+                path = f"/_sim/accounts/{account.appid}/patients/{openid}/popup"
+                sim_call(sim, "POST", path, {"choices": {template.template_id: "accept"}, "popup_scene": 2})
+
+    def patient_page(self, base: str, account: OfficialAccount) -> str:
+        activity = (
+            Activity.objects.filter(account=account, kind="vaccine").first()
+            or Activity.objects.filter(account=account).first()
+        )
+        return f"{base}/s/{activity.code}/" if activity else "(no activity yet)"
 
     def banner(self, base: str, sim: str, account: OfficialAccount, callback: str) -> None:
         since = timezone.now() - timedelta(days=1)
@@ -220,6 +275,7 @@ class Command(BaseCommand):
             f"    callback URL:   {callback}",
             f"    token:          {DEMO['callback_token']}   (demo value)",
             f"    EncodingAESKey: {DEMO['encoding_aes_key']}   (demo value, safe mode)",
+            f"  patient page:     {self.patient_page(base, account)}  (any browser plays a patient in the demo)",
             f"  WeChat simulator: {sim}/  (wxsim; its control API is under {sim}/_sim/)",
             f"  worker:           Huey on {'Redis' if settings.REDIS_URL else 'SQLite'}",
             f"  database:         {settings.DATABASES['default']['NAME']}",
