@@ -21,6 +21,7 @@ from wxnotify.console.paging import keyset_page
 from wxnotify.subscriptions import services
 from wxnotify.subscriptions.forms import ActivityForm
 from wxnotify.subscriptions.models import Activity, SubscriptionEvent, Template
+from wxnotify.subscriptions.validation import validate_fields
 from wxnotify.subscriptions.wechat_sync import sync_templates
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,16 @@ def template_sync(request: HttpRequest) -> HttpResponse:
 def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(Template, pk=pk, account=request.account)  # type: ignore[attr-defined]
     counts = services.template_counts(request.account).get(template.pk, services.Counts(0, 0))  # type: ignore[attr-defined]
-    return render(request, "subscriptions/template_detail.html", {"template": template, "counts": counts})
+    # A try-out form: values typed here are checked as WeChat would check them, with a card preview.
+    values = {k["key"]: request.POST.get(k["key"], "") for k in template.keywords} if request.method == "POST" else {}
+    errors = validate_fields(template.keywords, values) if values else []
+    fields = [
+        (k, values.get(k["key"], ""), next((e for e in errors if e.key == k["key"]), None)) for k in template.keywords
+    ]
+    context = {"template": template, "counts": counts, "fields": fields, "checked": bool(values), "errors": errors}
+    if request.method == "POST" and request.headers.get("HX-Request"):
+        return render(request, "subscriptions/template_detail.html#tryout", context)
+    return render(request, "subscriptions/template_detail.html", context)
 
 
 @account_required()

@@ -1,0 +1,60 @@
+"""Field values checked against WeChat's keyword rules (T2), in words an operator understands.
+
+The rules live in `wechat.keywords` (the simulator answers 47003 with them too); this module only
+turns a problem into a sentence naming the field and the reason, in the user's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from wechat.keywords import KeywordProblem, check_value
+
+RULE_HINTS = {
+    "thing": gettext_noop("20 个以内字符"),
+    "number": gettext_noop("32 位以内数字，可带小数点"),
+    "letter": gettext_noop("32 个以内字母"),
+    "symbol": gettext_noop("5 个以内符号"),
+    "character_string": gettext_noop("32 个以内字母、数字或符号（不含中文）"),
+    "time": gettext_noop("24 小时制时间，可带日期，如 15:01 或 2026年12月3日 15:01"),
+    "date": gettext_noop("日期，可带时间，如 2026年12月3日"),
+    "amount": gettext_noop("金额，如 ¥699.00 或 39.8元"),
+    "phone_number": gettext_noop("17 位以内数字或符号"),
+    "car_number": gettext_noop("8 位以内车牌号"),
+    "name": gettext_noop("10 个以内汉字或 20 个以内字母"),
+    "phrase": gettext_noop("5 个以内汉字"),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    key: str
+    name: str
+    message: str
+
+
+def explain(problem: KeywordProblem, name: str) -> str:
+    hint = _(RULE_HINTS.get(problem.rule, "")) if problem.rule in RULE_HINTS else ""
+    if problem.reason in ("empty", "missing"):
+        return _("「%(name)s」不能为空。") % {"name": name}
+    if problem.reason == "too_long":
+        return _("「%(name)s」太长：最多 %(limit)s 个字符（%(hint)s）。") % {
+            "name": name,
+            "limit": problem.limit,
+            "hint": hint,
+        }
+    return _("「%(name)s」不符合微信的格式要求：应为%(hint)s。") % {"name": name, "hint": hint}
+
+
+def validate_fields(keywords: list[dict[str, str]], values: Mapping[str, str]) -> list[FieldError]:
+    """Every field of a template checked; one error per field that WeChat would refuse (47003)."""
+    errors = []
+    for keyword in keywords:
+        problem = check_value(keyword["key"], values.get(keyword["key"], ""))
+        if problem is not None:
+            errors.append(FieldError(keyword["key"], keyword["name"], explain(problem, keyword["name"])))
+    return errors
