@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "wxnotify.callbacks",
     "wxnotify.followers",
     "wxnotify.subscriptions",
+    "wxnotify.campaigns",
     "wxnotify.console",
 ]
 

@@ -1,0 +1,190 @@
+"""The engine against the in-memory store and messenger: exactly once, halting, strict mode,
+transient retries, unknown outcomes, several engines on one campaign."""
+
+import asyncio
+import time
+
+import pytest
+
+from wxnotify.campaigns.sending.engine import Engine, EngineConfig
+from wxnotify.campaigns.sending.memory import MemoryStore, ScriptedMessenger, Unlimited
+from wxnotify.campaigns.sending.ports import Content, Outcome, Policy, RunState, SendAnswer
+from wxnotify.campaigns.sending.ratelimit import TokenBucket
+
+CONTENT = Content("TPL", {"thing1": "九价HPV疫苗"})
+FAST = EngineConfig(batch_size=50, concurrency=8, idle_seconds=0.005, state_check_seconds=0.005)
+
+
+def people(n: int) -> list[str]:
+    return [f"o{i:05d}" for i in range(n)]
+
+
+def run(store, messenger, *, workers=1, config=FAST, limiter=None):
+    async def main():
+        engines = [Engine(store, messenger, limiter or Unlimited(), config) for _ in range(workers)]
+        return await asyncio.gather(*(e.run(1, worker=f"w{i}") for i, e in enumerate(engines)))
+
+    return asyncio.run(main())
+
+
+def test_everyone_gets_it_exactly_once_and_the_campaign_completes():
+    store = MemoryStore.with_recipients(people(500), CONTENT)
+    messenger = ScriptedMessenger()
+    [report] = run(store, messenger)
+    assert report.final_state == RunState.COMPLETED
+    assert store.by_state() == {"sent": 500}
+    assert set(messenger.sent.values()) == {1} and len(messenger.sent) == 500
+
+
+def test_four_engines_share_one_campaign_without_duplicates():
+    store = MemoryStore.with_recipients(people(2000), CONTENT)
+    messenger = ScriptedMessenger(delay=0.001)
+    reports = run(store, messenger, workers=4)
+    assert {r.final_state for r in reports} == {RunState.COMPLETED}
+    assert sum(messenger.sent.values()) == 2000 and max(messenger.sent.values()) == 1
+    assert all(r.attempted > 0 for r in reports)  # the work really was shared
+
+
+def test_no_credit_means_skipped_without_calling_wechat():
+    store = MemoryStore.with_recipients(people(10), CONTENT)
+    for openid in people(10)[:4]:
+        store.credits[openid] = 0
+    messenger = ScriptedMessenger()
+    run(store, messenger)
+    assert store.by_state() == {"sent": 6, "skipped": 4}
+    assert messenger.calls == 6
+
+
+def test_a_campaign_wide_error_halts_within_the_concurrency_and_resume_sends_the_rest_once():
+    broken = {"on": True}
+
+    def script(openid, n):
+        if broken["on"] and n >= 40:
+            return SendAnswer(Outcome.CAMPAIGN, 47003, "argument invalid! data.thing1.value invalid")
+        return SendAnswer(Outcome.SENT, 0, "ok", 10_000 + n)
+
+    store = MemoryStore.with_recipients(people(1000), CONTENT)
+    messenger = ScriptedMessenger(script=script, delay=0.002)
+    [report] = run(store, messenger)
+    assert report.final_state == RunState.HALTED and "47003" in store.halt_reason
+    calls_after_first_error = messenger.calls - 40
+    assert calls_after_first_error <= FAST.concurrency  # only what was already in flight
+    assert store.by_state()["pending"] > 900  # the rest waits, untouched
+    broken["on"] = False  # the operator fixed the content
+    store.state = RunState.SENDING
+    run(store, messenger)
+    assert store.by_state() == {"sent": 1000}
+    assert max(messenger.sent.values()) == 1
+
+
+def test_strict_mode_halts_on_the_first_recipient_failure():
+    script = lambda openid, n: SendAnswer(Outcome.RECIPIENT, 43101, "user refuse") if n == 5 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    store = MemoryStore.with_recipients(people(300), CONTENT, policy_=Policy(strict=True))
+    messenger = ScriptedMessenger(script=script, delay=0.002)
+    [report] = run(store, messenger)
+    assert report.final_state == RunState.HALTED and store.halt_reason.startswith("strict mode: 43101")
+    assert messenger.calls <= 5 + FAST.concurrency
+
+
+def test_recipient_errors_alone_go_on_until_their_rate_is_too_high():
+    few = lambda openid, n: SendAnswer(Outcome.RECIPIENT, 43101, "no") if n % 10 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    store = MemoryStore.with_recipients(people(400), CONTENT)
+    run(store, ScriptedMessenger(script=few))
+    assert store.state == RunState.COMPLETED and store.by_state() == {"sent": 360, "failed": 40}
+
+    many = lambda openid, n: SendAnswer(Outcome.RECIPIENT, 40003, "bad") if n % 2 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    store = MemoryStore.with_recipients(people(400), CONTENT)
+    run(store, ScriptedMessenger(script=many))
+    assert store.state == RunState.HALTED and "recipient errors" in store.halt_reason
+
+
+def test_transient_errors_are_retried_with_backoff_and_then_succeed():
+    tries = {}
+
+    def script(openid, n):
+        tries[openid] = tries.get(openid, 0) + 1
+        if tries[openid] < 3:
+            return SendAnswer(Outcome.TRANSIENT, -1, "system busy")
+        return SendAnswer(Outcome.SENT, 0, "ok", n)
+
+    store = MemoryStore.with_recipients(people(30), CONTENT)
+    run(store, ScriptedMessenger(script=script))
+    assert store.by_state() == {"sent": 30} and set(tries.values()) == {3}
+
+
+def test_transient_errors_give_up_after_the_policy_s_attempts():
+    store = MemoryStore.with_recipients(people(5), CONTENT, policy_=Policy(max_transient_attempts=3))
+    messenger = ScriptedMessenger(script=lambda o, n: SendAnswer(Outcome.TRANSIENT, 43108, "concurrent"))
+    run(store, messenger)
+    assert store.by_state() == {"failed": 5} and messenger.calls == 15
+
+
+def test_an_unknown_outcome_is_never_resent():
+    script = lambda o, n: SendAnswer(Outcome.UNKNOWN, None, "timeout") if o == "o00003" else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    store = MemoryStore.with_recipients(people(10), CONTENT)
+    messenger = ScriptedMessenger(script=script)
+    [report] = run(store, messenger)
+    assert report.final_state == RunState.COMPLETED
+    assert store.rows[4].state == "unknown" and messenger.calls == 10
+
+
+def test_daily_quota_pauses_instead_of_halting():
+    script = lambda o, n: SendAnswer(Outcome.QUOTA, 45009, "reach max api daily quota limit") if n > 20 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    store = MemoryStore.with_recipients(people(100), CONTENT)
+    [report] = run(store, ScriptedMessenger(script=script, delay=0.001))
+    assert report.final_state == RunState.PAUSED and "45009" in store.halt_reason
+    assert store.by_state()["sent"] == 20 and "failed" not in store.by_state()
+
+
+def test_a_pause_by_the_operator_stops_every_engine_and_loses_nobody():
+    store = MemoryStore.with_recipients(people(3000), CONTENT)
+    messenger = ScriptedMessenger(delay=0.002)
+
+    async def main():
+        engines = [Engine(store, messenger, Unlimited(), FAST) for _ in range(3)]
+        tasks = [asyncio.create_task(e.run(1, worker=f"w{i}")) for i, e in enumerate(engines)]
+        await asyncio.sleep(0.05)
+        store.state = RunState.PAUSED
+        return await asyncio.gather(*tasks)
+
+    reports = asyncio.run(main())
+    assert {r.final_state for r in reports} == {RunState.PAUSED}
+    states = store.by_state()
+    assert states["sent"] == sum(messenger.sent.values()) and "sending" not in states
+    assert states["sent"] + states["pending"] == 3000
+    store.state = RunState.SENDING
+    run(store, messenger)
+    assert store.by_state() == {"sent": 3000} and max(messenger.sent.values()) == 1
+
+
+def test_concurrency_is_bounded():
+    store = MemoryStore.with_recipients(people(400), CONTENT)
+    messenger = ScriptedMessenger(delay=0.003)
+    run(store, messenger, workers=1)
+    assert messenger.max_in_flight == FAST.concurrency
+
+
+def test_the_token_bucket_keeps_the_rate():
+    store = MemoryStore.with_recipients(people(60), CONTENT)
+    started = time.monotonic()
+    run(store, ScriptedMessenger(), limiter=TokenBucket(rate=200, burst=10))
+    elapsed = time.monotonic() - started
+    assert elapsed >= (60 - 10) / 200 * 0.9  # 50 tokens beyond the burst at 200/s
+    assert store.by_state() == {"sent": 60}
+
+
+@pytest.mark.parametrize("outcome", [Outcome.CAMPAIGN])
+def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome):
+    store = MemoryStore.with_recipients(people(200), CONTENT)
+    messenger = ScriptedMessenger(delay=0.01)
+
+    async def main():
+        engine = Engine(store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=4, state_check_seconds=0.005))
+        task = asyncio.create_task(engine.run(1, worker="w"))
+        await asyncio.sleep(0.03)
+        store.state = RunState.HALTED
+        return await task
+
+    report = asyncio.run(main())
+    assert report.final_state == RunState.HALTED
+    assert messenger.calls < 40 and store.by_state()["pending"] == 200 - messenger.calls

@@ -1,0 +1,145 @@
+"""The engine: claim a batch under a lease, send it with bounded concurrency at the account's rate,
+write the answers back, stop itself when failures show the campaign is going wrong.
+
+Any number of engines (threads, processes, machines) may run one campaign: the store's claim is the
+only coordination. Progress advances only on WeChat's answer (never when a batch is fetched), so a
+crash leaves in-flight rows "sending" until their lease expires and they become "unknown".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wxnotify.campaigns.sending.ports import (
+    Content,
+    DeliveryStore,
+    Job,
+    Messenger,
+    Outcome,
+    Policy,
+    RateLimiter,
+    Result,
+    RunState,
+)
+
+log = logging.getLogger(__name__)
+FAILURES = {Outcome.RECIPIENT, Outcome.CAMPAIGN, Outcome.TRANSIENT, Outcome.QUOTA, Outcome.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    batch_size: int = 200
+    concurrency: int = 32
+    lease_seconds: float = 60.0
+    idle_seconds: float = 0.5  # wait when others hold the rest, or retries are not due yet
+    state_check_seconds: float = 0.5  # how often a running batch looks for pause/halt by others
+
+
+@dataclass
+class RunReport:
+    batches: int = 0
+    attempted: int = 0
+    final_state: RunState = RunState.OTHER
+    halted_by_me: str = ""
+
+
+class Halt(Exception):
+    def __init__(self, reason: str, errcode: int | None) -> None:
+        super().__init__(reason)
+        self.reason, self.errcode = reason, errcode
+
+
+class Engine:
+    def __init__(
+        self, store: DeliveryStore, messenger: Messenger, limiter: RateLimiter, config: EngineConfig | None = None
+    ) -> None:
+        self.store = store
+        self.messenger = messenger
+        self.limiter = limiter
+        self.config = config or EngineConfig()
+
+    async def run(self, campaign_id: int, *, worker: str) -> RunReport:
+        report = RunReport()
+        content = await self.store.content(campaign_id)
+        policy = await self.store.policy(campaign_id)
+        recent: deque[bool] = deque(maxlen=policy.window)  # True = failed (recipient errors count)
+        while True:
+            state = await self.store.run_state(campaign_id)
+            if state != RunState.SENDING:
+                report.final_state = state
+                return report
+            jobs = await self.store.claim(
+                campaign_id, worker=worker, limit=self.config.batch_size, lease_seconds=self.config.lease_seconds
+            )
+            if not jobs:
+                if await self.store.finish_if_done(campaign_id):
+                    report.final_state = RunState.COMPLETED
+                    return report
+                await asyncio.sleep(self.config.idle_seconds)
+                continue
+            report.batches += 1
+            results, halt = await self._send_batch(campaign_id, jobs, content, policy, recent)
+            report.attempted += sum(r.outcome != Outcome.RELEASED for r in results)
+            await self.store.complete(campaign_id, results, policy=policy)
+            if halt is not None:
+                if halt.errcode == 45009:
+                    await self.store.pause_for_quota(campaign_id, reason=halt.reason)
+                else:
+                    await self.store.halt(campaign_id, reason=halt.reason, errcode=halt.errcode)
+                report.halted_by_me = halt.reason
+                log.warning("campaign %s stopped by %s: %s", campaign_id, worker, halt.reason)
+
+    async def _send_batch(
+        self, campaign_id: int, jobs: Sequence[Job], content: Content, policy: Policy, recent: deque[bool]
+    ) -> tuple[list[Result], Halt | None]:
+        """Send `jobs`; once a halt is decided (here or by another worker), jobs not yet started are released."""
+        stop = asyncio.Event()
+        halt: list[Halt] = []
+        gate = asyncio.Semaphore(self.config.concurrency)
+        results: list[Result] = []
+
+        def decide(result: Result) -> None:
+            if result.outcome in (Outcome.CAMPAIGN, Outcome.QUOTA):
+                reason = f"{result.errcode}: {result.errmsg}" if result.errcode else result.errmsg
+                halt.append(Halt(reason, result.errcode))
+            elif policy.strict and result.outcome in FAILURES:
+                halt.append(Halt(f"strict mode: {result.errcode or result.outcome}: {result.errmsg}", result.errcode))
+            if result.outcome in (Outcome.SENT, Outcome.RECIPIENT):
+                recent.append(result.outcome == Outcome.RECIPIENT)
+                failed = sum(recent)
+                if len(recent) >= policy.min_results_for_rate and failed / len(recent) > policy.max_recipient_error_rate:
+                    halt.append(Halt(f"recipient errors {failed}/{len(recent)} over the last results", result.errcode))
+            if halt:
+                stop.set()
+
+        async def one(job: Job) -> None:
+            async with gate:
+                if stop.is_set():
+                    results.append(Result(job.delivery_id, job.openid, Outcome.RELEASED))
+                    return
+                await self.limiter.acquire()
+                if stop.is_set():
+                    results.append(Result(job.delivery_id, job.openid, Outcome.RELEASED))
+                    return
+                answer = await self.messenger.send(job.openid, content)
+                result = Result(job.delivery_id, job.openid, answer.outcome, answer.errcode, answer.errmsg, answer.msgid)
+                results.append(result)
+                decide(result)
+
+        async def watch_others() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(self.config.state_check_seconds)
+                if await self.store.run_state(campaign_id) != RunState.SENDING:
+                    stop.set()
+
+        watcher = asyncio.create_task(watch_others())
+        try:
+            await asyncio.gather(*(one(job) for job in jobs))
+        finally:
+            stop.set()
+            watcher.cancel()
+        return results, (halt[0] if halt else None)
