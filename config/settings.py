@@ -220,6 +220,11 @@ WECHAT_JSSDK_URL = os.environ.get("WECHAT_JSSDK_URL", "https://res.wx.qq.com/ope
 # Patient pages normally insist on WeChat's in-app browser; the demo lets any browser play the patient.
 WXNOTIFY_ALLOW_OTHER_BROWSERS = env_bool("WXNOTIFY_ALLOW_OTHER_BROWSERS", False)
 WECHAT_SUBSCRIBEMSG_URL = os.environ.get("WECHAT_SUBSCRIBEMSG_URL", "https://mp.weixin.qq.com/mp/subscribemsg")
+# Sending: requests per second per account (shared by all workers through Redis when it is there),
+# concurrent requests per worker, and how many worker tasks a send is split into.
+WXNOTIFY_SEND_RATE = float(os.environ.get("WXNOTIFY_SEND_RATE", "500"))
+WXNOTIFY_SEND_CONCURRENCY = int(os.environ.get("WXNOTIFY_SEND_CONCURRENCY", "32"))
+WXNOTIFY_SEND_WORKERS = int(os.environ.get("WXNOTIFY_SEND_WORKERS", "2"))
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

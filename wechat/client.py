@@ -74,8 +74,10 @@ class _Base:
                 method, self._base + path, params=params, data=data, headers=headers
             ) as response:
                 return await _read(response, path)
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except aiohttp.ClientConnectorError as error:
             # The URL carries the access token or the secret: never put it in the message.
+            raise WeChatTransportError(f"{path}: {type(error).__name__}", maybe_delivered=False) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
             raise WeChatTransportError(f"{path}: {type(error).__name__}") from None
 
 

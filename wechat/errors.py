@@ -96,7 +96,12 @@ class WeChatAPIError(WeChatError):
 class WeChatTransportError(WeChatError):
     """No usable answer: connection refused, timeout, HTTP 5xx, or a body that is not JSON.
 
-    The request may still have reached WeChat, so a send that ends here has an unknown outcome.
+    `maybe_delivered` is False only when the request certainly never left (the connection could not
+    be made); otherwise WeChat may have acted on it, and a send that ends here has an unknown outcome.
     """
 
     error_class = ErrorClass.TRANSIENT
+
+    def __init__(self, message: str, *, maybe_delivered: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered

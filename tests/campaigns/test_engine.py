@@ -78,7 +78,9 @@ def test_a_campaign_wide_error_halts_within_the_concurrency_and_resume_sends_the
 
 
 def test_strict_mode_halts_on_the_first_recipient_failure():
-    script = lambda openid, n: SendAnswer(Outcome.RECIPIENT, 43101, "user refuse") if n == 5 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    def script(openid, n):
+        return SendAnswer(Outcome.RECIPIENT, 43101, "user refuse") if n == 5 else SendAnswer(Outcome.SENT, 0, "ok", n)
+
     store = MemoryStore.with_recipients(people(300), CONTENT, policy_=Policy(strict=True))
     messenger = ScriptedMessenger(script=script, delay=0.002)
     [report] = run(store, messenger)
@@ -87,12 +89,16 @@ def test_strict_mode_halts_on_the_first_recipient_failure():
 
 
 def test_recipient_errors_alone_go_on_until_their_rate_is_too_high():
-    few = lambda openid, n: SendAnswer(Outcome.RECIPIENT, 43101, "no") if n % 10 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    def few(openid, n):
+        return SendAnswer(Outcome.RECIPIENT, 43101, "no") if n % 10 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)
+
     store = MemoryStore.with_recipients(people(400), CONTENT)
     run(store, ScriptedMessenger(script=few))
     assert store.state == RunState.COMPLETED and store.by_state() == {"sent": 360, "failed": 40}
 
-    many = lambda openid, n: SendAnswer(Outcome.RECIPIENT, 40003, "bad") if n % 2 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    def many(openid, n):
+        return SendAnswer(Outcome.RECIPIENT, 40003, "bad") if n % 2 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)
+
     store = MemoryStore.with_recipients(people(400), CONTENT)
     run(store, ScriptedMessenger(script=many))
     assert store.state == RunState.HALTED and "recipient errors" in store.halt_reason
@@ -120,7 +126,9 @@ def test_transient_errors_give_up_after_the_policy_s_attempts():
 
 
 def test_an_unknown_outcome_is_never_resent():
-    script = lambda o, n: SendAnswer(Outcome.UNKNOWN, None, "timeout") if o == "o00003" else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    def script(o, n):
+        return SendAnswer(Outcome.UNKNOWN, None, "timeout") if o == "o00003" else SendAnswer(Outcome.SENT, 0, "ok", n)
+
     store = MemoryStore.with_recipients(people(10), CONTENT)
     messenger = ScriptedMessenger(script=script)
     [report] = run(store, messenger)
@@ -129,7 +137,13 @@ def test_an_unknown_outcome_is_never_resent():
 
 
 def test_daily_quota_pauses_instead_of_halting():
-    script = lambda o, n: SendAnswer(Outcome.QUOTA, 45009, "reach max api daily quota limit") if n > 20 else SendAnswer(Outcome.SENT, 0, "ok", n)  # noqa: E731
+    def script(o, n):
+        return (
+            SendAnswer(Outcome.QUOTA, 45009, "reach max api daily quota limit")
+            if n > 20
+            else SendAnswer(Outcome.SENT, 0, "ok", n)
+        )
+
     store = MemoryStore.with_recipients(people(100), CONTENT)
     [report] = run(store, ScriptedMessenger(script=script, delay=0.001))
     assert report.final_state == RunState.PAUSED and "45009" in store.halt_reason
@@ -179,7 +193,9 @@ def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome)
     messenger = ScriptedMessenger(delay=0.01)
 
     async def main():
-        engine = Engine(store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=4, state_check_seconds=0.005))
+        engine = Engine(
+            store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=4, state_check_seconds=0.005)
+        )
         task = asyncio.create_task(engine.run(1, worker="w"))
         await asyncio.sleep(0.03)
         store.state = RunState.HALTED

@@ -40,7 +40,15 @@ class AccountForm(forms.ModelForm):
 
     class Meta:
         model = OfficialAccount
-        fields = ["name", "appid", "original_id", "message_mode", "one_time_template_id", "is_active"]
+        fields = [
+            "name",
+            "appid",
+            "original_id",
+            "message_mode",
+            "one_time_template_id",
+            "require_second_approver",
+            "is_active",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

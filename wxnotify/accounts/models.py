@@ -33,6 +33,8 @@ class OfficialAccount(models.Model):
     message_mode = models.CharField(_("消息加解密方式"), max_length=16, choices=MessageMode.choices)
     # The fixed template id of the older one-time subscription message (公众平台「接口权限」), if used.
     one_time_template_id = models.CharField(_("一次性订阅消息模板 ID"), max_length=64, blank=True)
+    # Two-person rule (C3): a notification needs approval by someone other than its author.
+    require_second_approver = models.BooleanField(_("发送前需要另一人审核"), default=False)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -42,9 +42,11 @@ def token_source(account: OfficialAccount, credentials: CredentialClient) -> Sha
 
 
 @asynccontextmanager
-async def account_api(account: OfficialAccount, *, base_url: str | None = None) -> AsyncIterator[AccountAPI]:
+async def account_api(
+    account: OfficialAccount, *, base_url: str | None = None, connections: int = 100
+) -> AsyncIterator[AccountAPI]:
     base = base_url or settings.WECHAT_API_BASE_URL
-    async with new_session() as session:
+    async with new_session(limit=max(connections, 10)) as session:
         credentials = CredentialClient(session, base)
         client = WeChatClient(session, token_source(account, credentials), base)
 

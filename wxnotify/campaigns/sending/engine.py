@@ -111,7 +111,10 @@ class Engine:
             if result.outcome in (Outcome.SENT, Outcome.RECIPIENT):
                 recent.append(result.outcome == Outcome.RECIPIENT)
                 failed = sum(recent)
-                if len(recent) >= policy.min_results_for_rate and failed / len(recent) > policy.max_recipient_error_rate:
+                if (
+                    len(recent) >= policy.min_results_for_rate
+                    and failed / len(recent) > policy.max_recipient_error_rate
+                ):
                     halt.append(Halt(f"recipient errors {failed}/{len(recent)} over the last results", result.errcode))
             if halt:
                 stop.set()
@@ -126,7 +129,9 @@ class Engine:
                     results.append(Result(job.delivery_id, job.openid, Outcome.RELEASED))
                     return
                 answer = await self.messenger.send(job.openid, content)
-                result = Result(job.delivery_id, job.openid, answer.outcome, answer.errcode, answer.errmsg, answer.msgid)
+                result = Result(
+                    job.delivery_id, job.openid, answer.outcome, answer.errcode, answer.errmsg, answer.msgid
+                )
                 results.append(result)
                 decide(result)
 

@@ -53,7 +53,7 @@ class MemoryStore:
 
     async def claim(self, campaign_id: int, *, worker: str, limit: int, lease_seconds: float) -> list[Job]:
         now = time.monotonic()
-        jobs = []
+        jobs: list[Job] = []
         for row in self.rows.values():
             if len(jobs) >= limit:
                 break

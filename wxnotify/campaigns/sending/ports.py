@@ -92,7 +92,7 @@ class DeliveryStore(Protocol):
     async def policy(self, campaign_id: int) -> Policy: ...
 
     async def claim(self, campaign_id: int, *, worker: str, limit: int, lease_seconds: float) -> Sequence[Job]:
-        """Lease up to `limit` pending deliveries whose recipient can receive now; skip (and record) those who cannot."""
+        """Lease up to `limit` pending deliveries that can receive now; skip (and record) those that cannot."""
         ...
 
     async def complete(self, campaign_id: int, results: Sequence[Result], *, policy: Policy) -> None:

@@ -1,0 +1,51 @@
+"""WeChat's delivery reports (subscribe_msg_sent_event): confirm sends, and settle unknown outcomes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.db.models import F
+
+from wechat.messages import SubscribeSentEvent
+from wechat.replies import Reply
+from wxnotify.accounts.models import OfficialAccount
+from wxnotify.callbacks.dispatch import handles
+from wxnotify.callbacks.models import InboundMessage
+from wxnotify.campaigns.models import Delivery
+from wxnotify.subscriptions.models import Subscription, Template
+
+
+@handles(SubscribeSentEvent)
+def on_sent(account: OfficialAccount, event: SubscribeSentEvent, inbound: InboundMessage) -> Reply | None:
+    at = datetime.fromtimestamp(max(event.create_time, 0), tz=UTC)
+    for result in event.results:
+        if Delivery.objects.filter(msgid=result.msg_id, campaign__account=account).update(confirmed_at=at):
+            continue
+        # A send whose answer we never got (worker died, timeout): WeChat's report settles it.
+        unknown = (
+            Delivery.objects.filter(
+                campaign__account=account,
+                campaign__template__template_id=result.template_id,
+                openid=event.openid,
+                state=Delivery.State.UNKNOWN,
+                attempt_started_at__lte=at,
+            )
+            .select_related("campaign__template")
+            .order_by("attempt_started_at")
+            .first()
+        )
+        if unknown is None:
+            continue
+        if result.delivered:
+            Delivery.objects.filter(pk=unknown.pk).update(
+                state=Delivery.State.SENT, msgid=result.msg_id, errcode=0, errmsg="confirmed by WeChat", confirmed_at=at
+            )
+            if unknown.campaign.template.kind != Template.Kind.LONG_TERM:
+                Subscription.objects.filter(
+                    template=unknown.campaign.template, openid=event.openid, credits__gt=0
+                ).update(credits=F("credits") - 1)
+        else:
+            Delivery.objects.filter(pk=unknown.pk).update(
+                state=Delivery.State.FAILED, msgid=result.msg_id, errcode=result.error_code, errmsg=result.error_status
+            )
+    return None

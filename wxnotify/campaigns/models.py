@@ -1,0 +1,137 @@
+"""Campaigns, one delivery row per (campaign, recipient), and the audit log of who did what."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wxnotify.accounts.models import OfficialAccount
+from wxnotify.subscriptions.models import Activity, Template
+
+
+class Campaign(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        AWAITING_APPROVAL = "awaiting_approval", _("待审核")
+        APPROVED = "approved", _("已审核")
+        SCHEDULED = "scheduled", _("已定时")
+        SENDING = "sending", _("发送中")
+        PAUSED = "paused", _("已暂停")
+        HALTED = "halted", _("已自动停止")
+        COMPLETED = "completed", _("已完成")
+        CANCELLED = "cancelled", _("已取消")
+
+    class Audience(models.TextChoices):
+        ACTIVITY = "activity", _("活动的当前订阅者")
+        TEMPLATE = "template", _("模板的当前订阅者")
+        REACHED_BY = "reached_by", _("某次发送已送达的人（更正通知）")
+        NOT_YET_SENT = "not_yet_sent", _("某次发送之后新订阅、尚未发送的人")
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("名称"), max_length=100)
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="campaigns")
+    audience = models.CharField(_("接收人"), max_length=16, choices=Audience.choices)
+    activity = models.ForeignKey(Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="campaigns")
+    source_campaign = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+    )
+    data = models.JSONField(_("字段内容"), default=dict)
+    page = models.URLField(_("跳转网页"), blank=True, max_length=1024)
+    miniprogram_appid = models.CharField(_("小程序 AppID"), max_length=32, blank=True)
+    miniprogram_pagepath = models.CharField(_("小程序页面"), max_length=255, blank=True)
+    strict = models.BooleanField(_("严格模式（任何失败即停止）"), default=False)
+    max_recipient_error_rate = models.FloatField(_("接收人失败率上限"), default=0.2)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.DRAFT)
+    stop_reason = models.TextField(_("停止原因"), blank=True)
+    stop_errcode = models.IntegerField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(_("定时发送"), null=True, blank=True)
+    approved_snapshot = models.JSONField(null=True, blank=True)  # the content an approver saw, frozen
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "scheduled_at"], name="campaigns_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything that decides what patients see; approval freezes it, sending uses it."""
+        return {
+            "template_id": self.template.template_id,
+            "data": dict(sorted(self.data.items())),
+            "page": self.page,
+            "miniprogram": {"appid": self.miniprogram_appid, "pagepath": self.miniprogram_pagepath}
+            if self.miniprogram_appid
+            else None,
+        }
+
+    @staticmethod
+    def snapshot_digest(snapshot: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(snapshot, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class Delivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENDING = "sending", _("发送中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("失败")
+        SKIPPED = "skipped", _("已跳过")
+        UNKNOWN = "unknown", _("结果未知")
+        CANCELLED = "cancelled", _("已取消")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    openid = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    errcode = models.IntegerField(null=True, blank=True)
+    errmsg = models.CharField(max_length=255, blank=True)
+    msgid = models.BigIntegerField(null=True, blank=True)
+    worker = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)  # WeChat's subscribe_msg_sent_event arrived
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "openid"], name="one_delivery_per_recipient")]
+        indexes = [
+            models.Index(fields=["campaign", "state", "next_attempt_at"], name="deliveries_claimable"),
+            models.Index(fields=["state", "lease_until"], name="deliveries_leases"),
+            models.Index(fields=["msgid"], name="deliveries_by_msgid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.openid}: {self.state}"
+
+
+class AuditEntry(models.Model):
+    """Every send, approval, pause, resume and cancel (P2): who, what, when."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="audit_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=32)
+    campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit")
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"

@@ -1,0 +1,245 @@
+"""The delivery store on the database (the source of truth), for SQLite and PostgreSQL alike.
+
+Claiming: PostgreSQL locks the rows it takes with FOR UPDATE SKIP LOCKED, so workers never wait
+for each other; SQLite's BEGIN IMMEDIATE (settings) lets one writer in at a time, which is the same
+guarantee at embedded scale. Results go back in a handful of set-based statements per batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
+from wxnotify.campaigns.sending.ports import Content, Job, Outcome, Policy, Result, RunState
+from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
+
+RUN_STATES: dict[str, RunState] = {
+    Campaign.State.SENDING: RunState.SENDING,
+    Campaign.State.PAUSED: RunState.PAUSED,
+    Campaign.State.HALTED: RunState.HALTED,
+    Campaign.State.CANCELLED: RunState.CANCELLED,
+    Campaign.State.COMPLETED: RunState.COMPLETED,
+}
+
+
+def backoff(attempts: int, errcode: int | None) -> timedelta:
+    if errcode == 45011:  # minute quota: WeChat says "retry next minute"
+        now = timezone.now()
+        return timedelta(seconds=61 - now.second)
+    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
+
+
+def expire_leases(campaign_id: int | None = None) -> int:
+    """Deliveries whose worker vanished after the request may have left: "unknown", never re-sent blindly."""
+    qs = Delivery.objects.filter(state=Delivery.State.SENDING, lease_until__lt=timezone.now())
+    if campaign_id is not None:
+        qs = qs.filter(campaign_id=campaign_id)
+    return qs.update(state=Delivery.State.UNKNOWN, errmsg="worker lost before WeChat answered", lease_until=None)
+
+
+class DjangoStore:
+    def __init__(self) -> None:
+        self._templates: dict[int, tuple[int, int]] = {}  # campaign → (template pk, kind)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def run_state(self, campaign_id: int) -> RunState:
+        state = await Campaign.objects.filter(pk=campaign_id).values_list("state", flat=True).afirst()
+        return RUN_STATES.get(state or "", RunState.OTHER)
+
+    async def content(self, campaign_id: int) -> Content:
+        campaign = await Campaign.objects.select_related("template").aget(pk=campaign_id)
+        snapshot = campaign.approved_snapshot or campaign.snapshot()
+        self._templates[campaign_id] = (campaign.template_id, campaign.template.kind)
+        return Content(
+            template_id=snapshot["template_id"],
+            data=snapshot["data"],
+            page=snapshot.get("page") or "",
+            miniprogram=snapshot.get("miniprogram"),
+        )
+
+    async def policy(self, campaign_id: int) -> Policy:
+        campaign = await Campaign.objects.aget(pk=campaign_id)
+        return Policy(strict=campaign.strict, max_recipient_error_rate=campaign.max_recipient_error_rate)
+
+    # --- claim ----------------------------------------------------------------------------
+
+    async def claim(self, campaign_id: int, *, worker: str, limit: int, lease_seconds: float) -> list[Job]:
+        return await sync_to_async(self._claim)(campaign_id, worker, limit, lease_seconds)
+
+    @transaction.atomic
+    def _claim(self, campaign_id: int, worker: str, limit: int, lease_seconds: float) -> list[Job]:
+        now = timezone.now()
+        expire_leases(campaign_id)
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        rows = list(
+            Delivery.objects.filter(due, campaign_id=campaign_id, state=Delivery.State.PENDING)
+            .order_by("id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "openid")[:limit]
+        )
+        if not rows:
+            return []
+        template_pk, _ = self._template(campaign_id)
+        receivable = set(
+            Subscription.objects.filter(
+                Subscription.current_q(), template_id=template_pk, openid__in=[o for _, o in rows]
+            ).values_list("openid", flat=True)
+        )
+        skip = [i for i, o in rows if o not in receivable]
+        jobs = [Job(i, o) for i, o in rows if o in receivable]
+        if skip:  # no credit: never sent to WeChat, which would only answer 43101
+            Delivery.objects.filter(id__in=skip).update(
+                state=Delivery.State.SKIPPED, errmsg="no subscription credit", finished_at=now
+            )
+        Delivery.objects.filter(id__in=[j.delivery_id for j in jobs]).update(
+            state=Delivery.State.SENDING,
+            worker=worker[:64],
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempt_started_at=now,
+            attempts=F("attempts") + 1,
+        )
+        return jobs
+
+    def _template(self, campaign_id: int) -> tuple[int, int]:
+        if campaign_id not in self._templates:
+            template_pk, kind = (
+                Campaign.objects.filter(pk=campaign_id).values_list("template_id", "template__kind").get()
+            )
+            self._templates[campaign_id] = (template_pk, kind)
+        return self._templates[campaign_id]
+
+    # --- results --------------------------------------------------------------------------
+
+    async def complete(self, campaign_id: int, results: Sequence[Result], *, policy: Policy) -> None:
+        await sync_to_async(self._complete)(campaign_id, results, policy)
+
+    @transaction.atomic
+    def _complete(self, campaign_id: int, results: Sequence[Result], policy: Policy) -> None:
+        now = timezone.now()
+        template_pk, kind = self._template(campaign_id)
+        by_outcome: dict[Outcome, list[Result]] = defaultdict(list)
+        for r in results:
+            by_outcome[r.outcome].append(r)
+
+        sent = by_outcome[Outcome.SENT]
+        if sent:
+            rows = [
+                Delivery(
+                    id=r.delivery_id,
+                    state=Delivery.State.SENT,
+                    msgid=r.msgid,
+                    errcode=0,
+                    errmsg="",
+                    finished_at=now,
+                    lease_until=None,
+                )
+                for r in sent
+            ]
+            Delivery.objects.bulk_update(
+                rows, ["state", "msgid", "errcode", "errmsg", "finished_at", "lease_until"], batch_size=500
+            )
+            if kind != Template.Kind.LONG_TERM:  # a delivered one-time notification uses one credit
+                Subscription.objects.filter(
+                    template_id=template_pk, openid__in=[r.openid for r in sent], credits__gt=0
+                ).update(credits=F("credits") - 1)
+
+        self._by_code(by_outcome[Outcome.RECIPIENT], state=Delivery.State.FAILED, finished_at=now, lease_until=None)
+        refused = [r.openid for r in by_outcome[Outcome.RECIPIENT] if r.errcode == 43101]
+        if refused:  # WeChat says they cannot receive: our ledger agrees from now on
+            Subscription.objects.filter(template_id=template_pk, openid__in=refused).update(
+                credits=0, long_term_on=False
+            )
+            account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
+            SubscriptionEvent.objects.bulk_create(
+                [
+                    SubscriptionEvent(
+                        account_id=account_id,
+                        template_id=template_pk,
+                        openid=o,
+                        kind=SubscriptionEvent.Kind.ZEROED,
+                        source=SubscriptionEvent.Source.SENDING,
+                        occurred_at=now,
+                    )
+                    for o in refused
+                ]
+            )
+        # Campaign-wide: this person did not get it; after the operator's fix they will.
+        self._by_code(by_outcome[Outcome.CAMPAIGN], state=Delivery.State.PENDING, lease_until=None)
+        self._by_code(by_outcome[Outcome.UNKNOWN], state=Delivery.State.UNKNOWN, lease_until=None)
+        if by_outcome[Outcome.RELEASED]:
+            Delivery.objects.filter(id__in=[r.delivery_id for r in by_outcome[Outcome.RELEASED]]).update(
+                state=Delivery.State.PENDING, lease_until=None, attempts=F("attempts") - 1
+            )
+        retry = by_outcome[Outcome.TRANSIENT] + by_outcome[Outcome.QUOTA]
+        if retry:
+            attempts = dict(
+                Delivery.objects.filter(id__in=[r.delivery_id for r in retry]).values_list("id", "attempts")
+            )
+            exhausted = [r for r in retry if attempts.get(r.delivery_id, 0) >= policy.max_transient_attempts]
+            self._by_code(exhausted, state=Delivery.State.FAILED, finished_at=now, lease_until=None)
+            later = [r for r in retry if attempts.get(r.delivery_id, 0) < policy.max_transient_attempts]
+            groups: dict[tuple[int | None, str, int], list[int]] = defaultdict(list)
+            for r in later:
+                groups[(r.errcode, r.errmsg[:255], attempts[r.delivery_id])].append(r.delivery_id)
+            for (errcode, errmsg, n), ids in groups.items():
+                Delivery.objects.filter(id__in=ids).update(
+                    state=Delivery.State.PENDING,
+                    errcode=errcode,
+                    errmsg=errmsg,
+                    lease_until=None,
+                    next_attempt_at=now + backoff(n, errcode),
+                )
+
+    @staticmethod
+    def _by_code(results: Sequence[Result], **fields: Any) -> None:
+        groups: dict[tuple[int | None, str], list[int]] = defaultdict(list)
+        for r in results:
+            groups[(r.errcode, r.errmsg[:255])].append(r.delivery_id)
+        for (errcode, errmsg), ids in groups.items():
+            Delivery.objects.filter(id__in=ids).update(errcode=errcode, errmsg=errmsg, **fields)
+
+    # --- campaign state -------------------------------------------------------------------
+
+    async def halt(self, campaign_id: int, *, reason: str, errcode: int | None) -> None:
+        await sync_to_async(self._stop)(campaign_id, Campaign.State.HALTED, reason, errcode)
+
+    async def pause_for_quota(self, campaign_id: int, *, reason: str) -> None:
+        await sync_to_async(self._stop)(campaign_id, Campaign.State.PAUSED, reason, 45009)
+
+    @transaction.atomic
+    def _stop(self, campaign_id: int, state: str, reason: str, errcode: int | None) -> None:
+        changed = Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
+            state=state, stop_reason=reason[:1000], stop_errcode=errcode
+        )
+        if changed:
+            account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
+            AuditEntry.objects.create(
+                account_id=account_id,
+                campaign_id=campaign_id,
+                action=f"auto_{state}",
+                detail={"reason": reason, "errcode": errcode},
+            )
+
+    async def finish_if_done(self, campaign_id: int) -> bool:
+        return await sync_to_async(self._finish_if_done)(campaign_id)
+
+    @transaction.atomic
+    def _finish_if_done(self, campaign_id: int) -> bool:
+        busy = Delivery.objects.filter(
+            campaign_id=campaign_id, state__in=[Delivery.State.PENDING, Delivery.State.SENDING]
+        )
+        if busy.exists():
+            return False
+        Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
+            state=Campaign.State.COMPLETED, finished_at=timezone.now()
+        )
+        return Campaign.objects.filter(pk=campaign_id, state=Campaign.State.COMPLETED).exists()

@@ -1,0 +1,45 @@
+"""Running the engine for one campaign in this process, wired to the database, WeChat and the rate limit."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from django.conf import settings
+
+from wxnotify.accounts.models import OfficialAccount
+from wxnotify.accounts.wechat import account_api
+from wxnotify.campaigns.models import Campaign
+from wxnotify.campaigns.sending.django_store import DjangoStore
+from wxnotify.campaigns.sending.engine import Engine, EngineConfig, RunReport
+from wxnotify.campaigns.sending.ports import RateLimiter
+from wxnotify.campaigns.sending.ratelimit import RedisWindowLimiter, TokenBucket
+from wxnotify.campaigns.sending.wechat_messenger import WeChatMessenger
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
+    rate = settings.WXNOTIFY_SEND_RATE
+    if redis is not None:  # shared by every worker on every machine
+        return RedisWindowLimiter(redis, f"wxnotify:rate:{account.appid}", int(rate))
+    return TokenBucket(rate, burst=max(1, int(rate // 10)))
+
+
+async def run_campaign(campaign_id: int, *, worker: str | None = None, config: EngineConfig | None = None) -> RunReport:
+    campaign = await Campaign.objects.select_related("account").aget(pk=campaign_id)
+    config = config or EngineConfig(concurrency=settings.WXNOTIFY_SEND_CONCURRENCY)
+    redis = None
+    if settings.REDIS_URL:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(settings.REDIS_URL)
+    try:
+        async with account_api(campaign.account, connections=config.concurrency) as api:
+            engine = Engine(DjangoStore(), WeChatMessenger(api.client), limiter_for(campaign.account, redis), config)
+            return await engine.run(campaign_id, worker=worker or worker_name())
+    finally:
+        if redis is not None:
+            await redis.aclose()

@@ -1,0 +1,36 @@
+"""Queued sending work. The queue only wakes workers; the deliveries table says what is left."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from wxnotify.campaigns.models import Campaign
+from wxnotify.campaigns.sending.django_store import expire_leases
+from wxnotify.campaigns.sending.runner import run_campaign
+
+log = logging.getLogger(__name__)
+
+
+@db_task()
+def send_campaign(campaign_id: int) -> str:
+    report = asyncio.run(run_campaign(campaign_id))
+    log.info("campaign %s: worker finished (%s, %s attempted)", campaign_id, report.final_state, report.attempted)
+    return str(report.final_state)
+
+
+@db_periodic_task(crontab(minute="*"))
+def start_due_campaigns() -> None:
+    """Scheduled sends start here (no far-future delays sit in the queue); lost leases become unknown."""
+    from wxnotify.campaigns import services
+
+    expire_leases()
+    for campaign in Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=timezone.now()):
+        try:
+            services.start(campaign=campaign, user=None)
+        except services.CampaignError as error:
+            log.warning("scheduled campaign %s could not start: %s", campaign.pk, error)
