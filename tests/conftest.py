@@ -154,3 +154,30 @@ def simulated_wechat(make_account, settings):
         settings.WECHAT_JSSDK_URL = f"{sim.base_url}/_sim/jweixin-1.6.0.js"
         settings.WECHAT_SUBSCRIBEMSG_URL = f"{sim.base_url}/mp/subscribemsg"
         yield account, sim
+
+
+def database_env() -> dict[str, str]:
+    """Point a child process at the database this test uses."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return {"WXNOTIFY_SQLITE_NAME": str(db["NAME"])}
+    user = db.get("USER") or ""
+    auth = f"{user}:{db['PASSWORD']}@" if db.get("PASSWORD") else (f"{user}@" if user else "")
+    return {"DATABASE_URL": f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"}
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """Environment for a real worker process sharing this test's database and a private queue."""
+    import uuid
+
+    from django.conf import settings
+
+    return os.environ | database_env() | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "WXNOTIFY_VAR_DIR": str(settings.VAR_DIR),
+        "WXNOTIFY_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "WXNOTIFY_QUEUE_FILE": f"queue-{uuid.uuid4().hex[:8]}.sqlite3",
+        "WXNOTIFY_LOG_LEVEL": "WARNING",
+    } | extra

@@ -11,22 +11,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import REQUIRE_SERVICES, skip_unless_available
+from tests.conftest import REQUIRE_SERVICES, database_env, skip_unless_available
 from tests.fakewechat import FakeWeChat, serve_in_thread
 from wxnotify.followers.models import Follower
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_env() -> dict[str, str]:
-    """Point a child process at the database this test uses."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return {"WXNOTIFY_SQLITE_NAME": str(db["NAME"])}
-    user = db.get("USER") or ""
-    auth = f"{user}:{db['PASSWORD']}@" if db.get("PASSWORD") else (f"{user}@" if user else "")
-    return {"DATABASE_URL": f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"}
 
 
 def test_a_worker_process_runs_a_queued_follower_sync(make_account):

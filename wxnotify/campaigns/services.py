@@ -111,7 +111,7 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
 def wake_workers(campaign_id: int, workers: int | None = None) -> None:
     from wxnotify.campaigns.tasks import send_campaign
 
-    for _ in range(workers or settings.WXNOTIFY_SEND_WORKERS):
+    for _ in range(settings.WXNOTIFY_SEND_WORKERS if workers is None else workers):
         send_campaign(campaign_id)
 
 

@@ -30,7 +30,9 @@ def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
 
 async def run_campaign(campaign_id: int, *, worker: str | None = None, config: EngineConfig | None = None) -> RunReport:
     campaign = await Campaign.objects.select_related("account").aget(pk=campaign_id)
-    config = config or EngineConfig(concurrency=settings.WXNOTIFY_SEND_CONCURRENCY)
+    config = config or EngineConfig(
+        concurrency=settings.WXNOTIFY_SEND_CONCURRENCY, lease_seconds=settings.WXNOTIFY_SEND_LEASE_SECONDS
+    )
     redis = None
     if settings.REDIS_URL:
         import redis.asyncio as aioredis

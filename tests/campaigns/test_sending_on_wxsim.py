@@ -1,0 +1,134 @@
+"""The engine wired to the database and to the simulated WeChat: exactly once with several engines,
+halts on campaign-wide errors, strict mode, resume after a fix, the ledger kept in step."""
+
+import asyncio
+import threading
+
+import pytest
+from django.db import connections
+
+from wxnotify.campaigns import services
+from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
+from wxnotify.campaigns.sending.engine import EngineConfig
+from wxnotify.campaigns.sending.runner import run_campaign
+from wxnotify.subscriptions.models import Subscription
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CONFIG = EngineConfig(batch_size=100, concurrency=8, idle_seconds=0.05, state_check_seconds=0.05)
+
+
+def run_engines(campaign_id: int, n: int = 2) -> list:
+    reports = [None] * n
+
+    def one(i):
+        try:
+            reports[i] = asyncio.run(run_campaign(campaign_id, worker=f"engine-{i}", config=CONFIG))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return reports
+
+
+def test_two_engines_deliver_to_everyone_exactly_once(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(600)
+    c = campaign()
+    assert services.start(campaign=c, user=None, workers=0) == 600
+    reports = run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED
+    assert all(r.attempted > 0 for r in reports)
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == 600 and received["more_than_once"] == []
+    assert services.progress(c)["sent"] == 600
+    assert not Subscription.objects.filter(template=template, credits__gt=0).exists()  # one credit used each
+    assert set(Delivery.objects.filter(campaign=c).values_list("msgid", flat=True).distinct()).isdisjoint({None})
+    assert AuditEntry.objects.filter(campaign=c, action="send").exists()
+
+
+def test_a_sensitive_word_halts_at_once_and_resume_after_the_fix_sends_the_rest_once(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(300)
+    sim.post("/_sim/sensitive-words", {"words": ["抢购"]})
+    c = campaign(data={"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "限时抢购"})
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.HALTED and c.stop_errcode == 45168 and "keyword in blacklist" in c.stop_reason
+    calls = sim.get("/_sim/stats")["calls"]["/cgi-bin/message/subscribe/bizsend"]
+    assert calls == {"45168": calls["45168"]} and calls["45168"] <= 2 * CONFIG.concurrency  # only what was in flight
+    assert services.progress(c)["sent"] == 0
+    c.data = {**c.data, "thing5": "点击卡片立即预约"}  # the operator fixes the content
+    c.save()
+    services.resume(campaign=c, user=None)
+    run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == 300 and received["more_than_once"] == []
+
+
+def test_an_invalid_field_value_halts_before_reaching_anyone(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(50)
+    c = campaign(data={"thing1": "九价HPV疫苗", "date2": "十二月", "thing3": "预防接种门诊", "thing5": "预约"})
+    with pytest.raises(services.CampaignError, match="到货时间"):
+        services.start(campaign=c, user=None, workers=0)
+    assert not Delivery.objects.exists()
+
+
+def test_strict_mode_halts_on_the_first_refusal(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(200, product_only=1)  # WeChat will answer 43101 for the last one
+    c = campaign(strict=True)
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 1)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.HALTED and c.stop_reason.startswith("strict mode: 43101")
+    refused = Delivery.objects.get(campaign=c, errcode=43101)
+    assert refused.state == Delivery.State.FAILED
+    assert Subscription.objects.get(template=template, openid=refused.openid).credits == 0  # the ledger learnt
+
+
+def test_recipient_errors_are_recorded_and_the_send_goes_on(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(100, product_only=3)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 1)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED
+    progress = services.progress(c)
+    assert (progress["sent"], progress["failed"]) == (100, 3)
+
+
+def test_people_without_credit_are_skipped_without_calling_wechat(sending):
+    account, sim, template, subscribers, campaign = sending
+    openids = subscribers(20)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    Subscription.objects.filter(template=template, openid__in=openids[:5]).update(credits=0)  # used elsewhere meanwhile
+    run_engines(c.pk, 1)
+    assert services.progress(c)["skipped"] == 5
+    assert sim.get("/_sim/stats")["calls"]["/cgi-bin/message/subscribe/bizsend"] == {"0": 15}
+
+
+def test_pause_and_cancel_are_audited_and_respected(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(30)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    services.pause(campaign=c, user=None)
+    run_engines(c.pk, 1)
+    assert services.progress(c)["sent"] == 0
+    services.cancel(campaign=c, user=None)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.CANCELLED and services.progress(c)["cancelled"] == 30
+    assert list(AuditEntry.objects.filter(campaign=c).order_by("id").values_list("action", flat=True)) == ["send", "pause", "cancel"]
+    with pytest.raises(services.CampaignError):
+        services.resume(campaign=c, user=None)
