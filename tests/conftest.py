@@ -174,10 +174,15 @@ def worker_env(**extra: str) -> dict[str, str]:
 
     from django.conf import settings
 
-    return os.environ | database_env() | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "WXNOTIFY_VAR_DIR": str(settings.VAR_DIR),
-        "WXNOTIFY_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
-        "WXNOTIFY_QUEUE_FILE": f"queue-{uuid.uuid4().hex[:8]}.sqlite3",
-        "WXNOTIFY_LOG_LEVEL": "WARNING",
-    } | extra
+    return (
+        os.environ
+        | database_env()
+        | {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "WXNOTIFY_VAR_DIR": str(settings.VAR_DIR),
+            "WXNOTIFY_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+            "WXNOTIFY_QUEUE_FILE": f"queue-{uuid.uuid4().hex[:8]}.sqlite3",
+            "WXNOTIFY_LOG_LEVEL": "WARNING",
+        }
+        | extra
+    )

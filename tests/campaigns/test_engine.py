@@ -204,3 +204,31 @@ def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome)
     report = asyncio.run(main())
     assert report.final_state == RunState.HALTED
     assert messenger.calls < 40 and store.by_state()["pending"] == 200 - messenger.calls
+
+
+def test_a_crash_leaves_only_started_deliveries_unknown():
+    """Claimed rows are marked started in chunks just before their requests and answers are written back
+    in chunks: after a lease expiry the never-started ones are queued again, at most concurrency + 2 chunks unknown."""
+    store = MemoryStore.with_recipients(people(400), CONTENT)
+    messenger = ScriptedMessenger(delay=0.05)
+
+    async def main():
+        engine = Engine(store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=8))
+        task = asyncio.create_task(engine.run(1, worker="doomed"))
+        await asyncio.sleep(0.12)
+        task.cancel()  # the process dies mid-batch: nothing is written back
+
+    asyncio.run(main())
+    store.expire()
+    states = store.by_state()
+    assert states["sent"] >= 8  # answers were written back while the batch went on
+    assert states["unknown"] <= 8 + 2 * 2
+    assert states["sent"] + states["unknown"] + states["pending"] == 400
+    assert store.started_marks >= 1
+
+
+def test_a_long_batch_keeps_its_lease():
+    store = MemoryStore.with_recipients(people(60), CONTENT)
+    config = EngineConfig(batch_size=60, concurrency=2, lease_seconds=0.06, state_check_seconds=0.005)
+    run(store, ScriptedMessenger(delay=0.01), config=config)  # 60 × 10 ms / 2 = 0.3 s: five leases long
+    assert store.renewals >= 3 and store.by_state() == {"sent": 60}

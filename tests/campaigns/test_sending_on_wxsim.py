@@ -55,7 +55,9 @@ def test_a_sensitive_word_halts_at_once_and_resume_after_the_fix_sends_the_rest_
     account, sim, template, subscribers, campaign = sending
     subscribers(300)
     sim.post("/_sim/sensitive-words", {"words": ["抢购"]})
-    c = campaign(data={"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "限时抢购"})
+    c = campaign(
+        data={"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "限时抢购"}
+    )
     services.start(campaign=c, user=None, workers=0)
     run_engines(c.pk, 2)
     c.refresh_from_db()
@@ -129,6 +131,10 @@ def test_pause_and_cancel_are_audited_and_respected(sending):
     services.cancel(campaign=c, user=None)
     c.refresh_from_db()
     assert c.state == Campaign.State.CANCELLED and services.progress(c)["cancelled"] == 30
-    assert list(AuditEntry.objects.filter(campaign=c).order_by("id").values_list("action", flat=True)) == ["send", "pause", "cancel"]
+    assert list(AuditEntry.objects.filter(campaign=c).order_by("id").values_list("action", flat=True)) == [
+        "send",
+        "pause",
+        "cancel",
+    ]
     with pytest.raises(services.CampaignError):
         services.resume(campaign=c, user=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import F
 
@@ -21,14 +21,16 @@ def on_sent(account: OfficialAccount, event: SubscribeSentEvent, inbound: Inboun
     for result in event.results:
         if Delivery.objects.filter(msgid=result.msg_id, campaign__account=account).update(confirmed_at=at):
             continue
-        # A send whose answer we never got (worker died, timeout): WeChat's report settles it.
+        # A send whose answer we never got, or not yet (worker died, timeout, still waiting): WeChat's
+        # report settles it. CreateTime has whole seconds, hence the margin.
         unknown = (
             Delivery.objects.filter(
                 campaign__account=account,
                 campaign__template__template_id=result.template_id,
                 openid=event.openid,
-                state=Delivery.State.UNKNOWN,
-                attempt_started_at__lte=at,
+                state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING],
+                msgid__isnull=True,
+                attempt_started_at__lte=at + timedelta(seconds=2),
             )
             .select_related("campaign__template")
             .order_by("attempt_started_at")
@@ -37,10 +39,12 @@ def on_sent(account: OfficialAccount, event: SubscribeSentEvent, inbound: Inboun
         if unknown is None:
             continue
         if result.delivered:
-            Delivery.objects.filter(pk=unknown.pk).update(
+            settled = Delivery.objects.filter(
+                pk=unknown.pk, state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING]
+            ).update(
                 state=Delivery.State.SENT, msgid=result.msg_id, errcode=0, errmsg="confirmed by WeChat", confirmed_at=at
             )
-            if unknown.campaign.template.kind != Template.Kind.LONG_TERM:
+            if settled and unknown.campaign.template.kind != Template.Kind.LONG_TERM:
                 Subscription.objects.filter(
                     template=unknown.campaign.template, openid=event.openid, credits__gt=0
                 ).update(credits=F("credits") - 1)

@@ -87,7 +87,8 @@ class Campaign(models.Model):
 class Delivery(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("待发送")
-        SENDING = "sending", _("发送中")
+        CLAIMED = "claimed", _("已领取")  # leased by a worker, request not yet sent
+        SENDING = "sending", _("发送中")  # the request may be on its way
         SENT = "sent", _("已发送")
         FAILED = "failed", _("失败")
         SKIPPED = "skipped", _("已跳过")

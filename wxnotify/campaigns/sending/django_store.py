@@ -38,11 +38,18 @@ def backoff(attempts: int, errcode: int | None) -> timedelta:
 
 
 def expire_leases(campaign_id: int | None = None) -> int:
-    """Deliveries whose worker vanished after the request may have left: "unknown", never re-sent blindly."""
-    qs = Delivery.objects.filter(state=Delivery.State.SENDING, lease_until__lt=timezone.now())
+    """A worker vanished: what it had claimed but not started goes back to the queue; what it had
+    started (the request may have left) becomes "unknown", never re-sent blindly."""
+    expired = Delivery.objects.filter(lease_until__lt=timezone.now())
     if campaign_id is not None:
-        qs = qs.filter(campaign_id=campaign_id)
-    return qs.update(state=Delivery.State.UNKNOWN, errmsg="worker lost before WeChat answered", lease_until=None)
+        expired = expired.filter(campaign_id=campaign_id)
+    requeued = expired.filter(state=Delivery.State.CLAIMED).update(
+        state=Delivery.State.PENDING, lease_until=None, attempts=F("attempts") - 1
+    )
+    unknown = expired.filter(state=Delivery.State.SENDING).update(
+        state=Delivery.State.UNKNOWN, errmsg="worker lost before WeChat answered", lease_until=None
+    )
+    return requeued + unknown
 
 
 class DjangoStore:
@@ -101,13 +108,22 @@ class DjangoStore:
                 state=Delivery.State.SKIPPED, errmsg="no subscription credit", finished_at=now
             )
         Delivery.objects.filter(id__in=[j.delivery_id for j in jobs]).update(
-            state=Delivery.State.SENDING,
+            state=Delivery.State.CLAIMED,
             worker=worker[:64],
             lease_until=now + timedelta(seconds=lease_seconds),
-            attempt_started_at=now,
             attempts=F("attempts") + 1,
         )
         return jobs
+
+    async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
+        await Delivery.objects.filter(
+            id__in=list(delivery_ids), state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
+        ).aupdate(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
+
+    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
+        await Delivery.objects.filter(id__in=list(delivery_ids)).aupdate(
+            state=Delivery.State.SENDING, attempt_started_at=timezone.now()
+        )
 
     def _template(self, campaign_id: int) -> tuple[int, int]:
         if campaign_id not in self._templates:
@@ -132,6 +148,13 @@ class DjangoStore:
 
         sent = by_outcome[Outcome.SENT]
         if sent:
+            # WeChat's delivery report may have settled some already (see handlers.on_sent): count each once.
+            settled = set(
+                Delivery.objects.filter(id__in=[r.delivery_id for r in sent], state=Delivery.State.SENT).values_list(
+                    "id", flat=True
+                )
+            )
+            fresh = [r for r in sent if r.delivery_id not in settled]
             rows = [
                 Delivery(
                     id=r.delivery_id,
@@ -142,14 +165,14 @@ class DjangoStore:
                     finished_at=now,
                     lease_until=None,
                 )
-                for r in sent
+                for r in fresh
             ]
             Delivery.objects.bulk_update(
                 rows, ["state", "msgid", "errcode", "errmsg", "finished_at", "lease_until"], batch_size=500
             )
-            if kind != Template.Kind.LONG_TERM:  # a delivered one-time notification uses one credit
+            if kind != Template.Kind.LONG_TERM and fresh:  # a delivered one-time notification uses one credit
                 Subscription.objects.filter(
-                    template_id=template_pk, openid__in=[r.openid for r in sent], credits__gt=0
+                    template_id=template_pk, openid__in=[r.openid for r in fresh], credits__gt=0
                 ).update(credits=F("credits") - 1)
 
         self._by_code(by_outcome[Outcome.RECIPIENT], state=Delivery.State.FAILED, finished_at=now, lease_until=None)
@@ -205,7 +228,10 @@ class DjangoStore:
         for r in results:
             groups[(r.errcode, r.errmsg[:255])].append(r.delivery_id)
         for (errcode, errmsg), ids in groups.items():
-            Delivery.objects.filter(id__in=ids).update(errcode=errcode, errmsg=errmsg, **fields)
+            # Never downgrade a delivery WeChat has already reported as sent.
+            Delivery.objects.filter(id__in=ids).exclude(state=Delivery.State.SENT).update(
+                errcode=errcode, errmsg=errmsg, **fields
+            )
 
     # --- campaign state -------------------------------------------------------------------
 
@@ -235,7 +261,7 @@ class DjangoStore:
     @transaction.atomic
     def _finish_if_done(self, campaign_id: int) -> bool:
         busy = Delivery.objects.filter(
-            campaign_id=campaign_id, state__in=[Delivery.State.PENDING, Delivery.State.SENDING]
+            campaign_id=campaign_id, state__in=[Delivery.State.PENDING, Delivery.State.CLAIMED, Delivery.State.SENDING]
         )
         if busy.exists():
             return False

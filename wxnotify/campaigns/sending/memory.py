@@ -16,7 +16,7 @@ from wxnotify.campaigns.sending.ports import Content, Job, Outcome, Policy, Resu
 class Row:
     id: int
     openid: str
-    state: str = "pending"  # pending, sending, sent, failed, skipped, unknown
+    state: str = "pending"  # pending, claimed, sending, sent, failed, skipped, unknown
     attempts: int = 0
     lease_until: float = 0.0
     due: float = 0.0
@@ -33,6 +33,8 @@ class MemoryStore:
     halt_reason: str = ""
     policy_: Policy = field(default_factory=Policy)
     backoff: float = 0.01
+    started_marks: int = 0
+    renewals: int = 0
 
     @classmethod
     def with_recipients(cls, openids: Sequence[str], content: Content, **kw: object) -> MemoryStore:
@@ -62,11 +64,30 @@ class MemoryStore:
             if self.credits[row.openid] <= 0:
                 row.state = "skipped"
                 continue
-            row.state, row.lease_until = "sending", now + lease_seconds
+            row.state, row.lease_until = "claimed", now + lease_seconds
             row.attempts += 1
             jobs.append(Job(row.id, row.openid))
         await asyncio.sleep(0)
         return jobs
+
+    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
+        self.started_marks += 1
+        for i in delivery_ids:
+            self.rows[i].state = "sending"
+
+    async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
+        self.renewals += 1
+        for i in delivery_ids:
+            if self.rows[i].state in ("claimed", "sending"):
+                self.rows[i].lease_until = time.monotonic() + lease_seconds
+
+    def expire(self) -> None:
+        """What a lease expiry does after a crash: never-started rows are queued again, started ones are unknown."""
+        for row in self.rows.values():
+            if row.state == "claimed":
+                row.state = "pending"
+            elif row.state == "sending":
+                row.state = "unknown"
 
     async def complete(self, campaign_id: int, results: Sequence[Result], *, policy: Policy) -> None:
         for r in results:
@@ -98,7 +119,7 @@ class MemoryStore:
         self.state, self.halt_reason = RunState.PAUSED, reason
 
     async def finish_if_done(self, campaign_id: int) -> bool:
-        if any(r.state in ("pending", "sending") for r in self.rows.values()):
+        if any(r.state in ("pending", "claimed", "sending") for r in self.rows.values()):
             return False
         self.state = RunState.COMPLETED
         return True

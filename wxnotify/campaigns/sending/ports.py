@@ -95,6 +95,16 @@ class DeliveryStore(Protocol):
         """Lease up to `limit` pending deliveries that can receive now; skip (and record) those that cannot."""
         ...
 
+    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
+        """Record, before the requests leave, that these deliveries are being attempted now.
+
+        Claimed rows whose lease runs out go back to the queue; started ones become "unknown"."""
+        ...
+
+    async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
+        """Keep this worker's claim on deliveries it is still working on (a batch may outlast one lease)."""
+        ...
+
     async def complete(self, campaign_id: int, results: Sequence[Result], *, policy: Policy) -> None:
         """Write results back (set-based), update the ledger, requeue transient ones with back-off."""
         ...
