@@ -58,4 +58,5 @@ def sending(simulated_wechat, live_server):
             **fields,
         )
 
-    return account, sim, template, subscribers, campaign
+    yield account, sim, template, subscribers, campaign
+    sim.drain()  # WeChat's last delivery reports reach the product before the test's data is removed

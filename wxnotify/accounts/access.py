@@ -50,13 +50,13 @@ def current_account(request: HttpRequest) -> OfficialAccount | None:
     return account or visible.order_by("name").first()
 
 
-def account_required(action: str = "view") -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def account_required(action: str = "view") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """View decorator: sets request.account and request.role, or refuses with 403."""
     allowed = PERMISSIONS[action]
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             account = current_account(request)
             if account is None:
                 return redirect("console:no_account")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("wxnotify.accounts.urls")),
     path("followers/", include("wxnotify.followers.urls")),
     path("", include("wxnotify.subscriptions.urls")),
+    path("campaigns/", include("wxnotify.campaigns.urls")),
     path("inbound/", include("wxnotify.callbacks.log_urls")),
     path("", include(console_patterns)),
 ]

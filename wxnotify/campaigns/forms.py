@@ -1,0 +1,89 @@
+"""Composing a notification: template, audience, field values checked as WeChat would, and the link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from wxnotify.accounts.models import OfficialAccount
+from wxnotify.campaigns.models import Campaign
+from wxnotify.subscriptions.models import Activity, Template
+from wxnotify.subscriptions.validation import validate_fields
+
+
+class CampaignForm(forms.ModelForm):
+    page = forms.URLField(label=_("跳转网页"), required=False, assume_scheme="https")
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "template",
+            "audience",
+            "activity",
+            "source_campaign",
+            "page",
+            "strict",
+            "max_recipient_error_rate",
+            "scheduled_at",
+        ]
+        widgets = {"scheduled_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+
+    def __init__(self, *args: Any, account: OfficialAccount, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        templates = Template.objects.filter(account=account, status=Template.Status.ACTIVE).exclude(
+            kind=Template.Kind.LEGACY_ONE_TIME
+        )
+        self.fields["template"].queryset = templates  # type: ignore[attr-defined]
+        self.fields["activity"].queryset = Activity.objects.filter(account=account)  # type: ignore[attr-defined]
+        self.fields["source_campaign"].queryset = Campaign.objects.filter(account=account)  # type: ignore[attr-defined]
+        self.fields["scheduled_at"].input_formats = ["%Y-%m-%dT%H:%M"]  # type: ignore[attr-defined]
+        template = self._template()
+        self.keywords = template.keywords if template else []
+        for keyword in self.keywords:
+            initial = (self.instance.data or {}).get(keyword["key"], "") if self.instance.pk else ""
+            self.fields[f"field_{keyword['key']}"] = forms.CharField(
+                label=keyword["name"], required=False, initial=initial
+            )
+
+    def _template(self) -> Template | None:
+        value = (
+            self.data.get("template")
+            if self.is_bound
+            else (self.initial.get("template") or getattr(self.instance, "template_id", None))
+        )
+        try:
+            return Template.objects.filter(account=self.account, pk=int(value)).first() if value else None
+        except (TypeError, ValueError):
+            return None
+
+    def field_values(self) -> dict[str, str]:
+        return (
+            {k["key"]: (self.data.get(f"field_{k['key']}") or "").strip() for k in self.keywords}
+            if self.is_bound
+            else {}
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        audience = data.get("audience")
+        if audience == Campaign.Audience.ACTIVITY and not data.get("activity"):
+            self.add_error("activity", _("请选择活动。"))
+        if audience in (Campaign.Audience.REACHED_BY, Campaign.Audience.NOT_YET_SENT) and not data.get(
+            "source_campaign"
+        ):
+            self.add_error("source_campaign", _("请选择作为依据的那次发送。"))
+        for error in validate_fields(self.keywords, self.field_values()):
+            self.add_error(f"field_{error.key}", error.message)
+        return data
+
+    def save(self, commit: bool = True) -> Campaign:
+        campaign: Campaign = super().save(commit=False)
+        campaign.account = self.account
+        campaign.data = self.field_values()
+        if commit:
+            campaign.save()
+        return campaign

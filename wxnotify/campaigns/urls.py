@@ -1,0 +1,15 @@
+from django.urls import path
+
+from wxnotify.campaigns import views
+
+app_name = "campaigns"
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_compose, name="new"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/edit/", views.campaign_compose, name="edit"),
+    path("<int:pk>/log/", views.campaign_log, name="log"),
+    path("<int:pk>/log.csv", views.campaign_log_csv, name="log_csv"),
+    path("<int:pk>/<str:action>", views.campaign_action, name="action"),
+    path("templates/<int:pk>/history/", views.template_history, name="template_history"),
+]

@@ -1,0 +1,250 @@
+"""Console pages for notifications: list, compose with a live card, detail with pre-flight and live
+progress and the actions, the per-recipient log with reasons and CSV export, and a template's history."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from wechat.errors import WeChatError
+from wxnotify.accounts.access import PERMISSIONS, account_required
+from wxnotify.accounts.wechat import account_api
+from wxnotify.campaigns import services
+from wxnotify.campaigns.forms import CampaignForm
+from wxnotify.campaigns.models import Campaign, Delivery
+from wxnotify.campaigns.reasons import explain
+from wxnotify.console.paging import keyset_page
+from wxnotify.subscriptions.models import Template
+
+log = logging.getLogger(__name__)
+
+
+@account_required()
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    campaigns = (
+        Campaign.objects.filter(account=account)
+        .select_related("template")
+        .annotate(total=Count("deliveries"), sent=Count("deliveries", filter=Q(deliveries__state=Delivery.State.SENT)))
+    )
+    return render(request, "campaigns/list.html", {"campaigns": campaigns})
+
+
+@account_required("operate")
+def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    campaign = get_object_or_404(Campaign, pk=pk, account=account) if pk else None
+    if campaign and campaign.state not in (Campaign.State.DRAFT, Campaign.State.HALTED, Campaign.State.PAUSED):
+        messages.error(request, _("发送开始后只能在暂停或自动停止时修改内容。"))
+        return redirect("campaigns:detail", pk=campaign.pk)
+    initial = {"template": request.GET.get("template")} if request.GET.get("template") else {}
+    data = request.POST if request.method == "POST" and "save" in request.POST else None
+    form = CampaignForm(
+        data or (request.POST if request.method == "POST" else None),
+        instance=campaign,
+        account=account,
+        initial=initial,
+    )
+    if request.method == "POST" and "save" in request.POST and form.is_valid():
+        campaign = form.save()
+        if not campaign.created_by_id:
+            Campaign.objects.filter(pk=campaign.pk).update(created_by=request.user)
+        messages.success(request, _("通知已保存。"))
+        return redirect("campaigns:detail", pk=campaign.pk)
+    context = {
+        "form": form,
+        "campaign": campaign,
+        "card": form.field_values() if form.is_bound else (campaign.data if campaign else {}),
+    }
+    if request.headers.get("HX-Request") and request.method == "POST":
+        form.is_valid()  # show the field errors while typing
+        return render(request, "campaigns/compose.html#feedback", context)
+    return render(request, "campaigns/compose.html", context)
+
+
+def _quota(campaign: Campaign) -> dict[str, int] | None:
+    account = campaign.account  # loaded here: the coroutine below must not touch the ORM lazily
+
+    async def fetch() -> dict[str, int]:
+        async with account_api(account) as api:
+            data = await api.client.get_quota(cgi_path="/cgi-bin/message/subscribe/bizsend")
+            return dict(data.get("quota") or {})
+
+    try:
+        return async_to_sync(fetch)()
+    except WeChatError as error:
+        log.info("quota/get failed for %s: %s", account.appid, error)
+        return None
+
+
+@account_required()
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    campaign = get_object_or_404(Campaign.objects.select_related("template", "activity"), pk=pk, account=account)
+    progress = services.progress(campaign)
+    context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
+    if request.GET.get("partial") == "progress":
+        return render(request, "campaigns/detail.html#progress", context)
+    if campaign.state in (
+        Campaign.State.DRAFT,
+        Campaign.State.APPROVED,
+        Campaign.State.SCHEDULED,
+        Campaign.State.AWAITING_APPROVAL,
+    ):
+        eligible = services.audience(campaign).count()
+        rate = settings.WXNOTIFY_SEND_RATE
+        context["preflight"] = {
+            "eligible": eligible,
+            "estimated_seconds": round(eligible / rate, 1) if rate else None,
+            "rate": rate,
+            "quota": _quota(campaign),
+            "errors": services.content_errors(campaign),
+        }
+    context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
+    return render(request, "campaigns/detail.html", context)
+
+
+def _live(campaign: Campaign, progress: dict[str, int]) -> dict[str, float | int | None]:
+    done = progress["sent"] + progress["failed"] + progress["skipped"] + progress["unknown"] + progress["cancelled"]
+    remaining = progress["pending"] + progress["claimed"] + progress["sending"]
+    elapsed = (timezone.now() - campaign.started_at).total_seconds() if campaign.started_at else 0
+    rate = progress["sent"] / elapsed if elapsed > 1 else None
+    return {
+        "percent": round(100 * done / progress["total"]) if progress["total"] else 0,
+        "remaining": remaining,
+        "rate": round(rate, 1) if rate else None,
+        "eta_seconds": round(remaining / rate) if rate and remaining else None,
+    }
+
+
+ACTIONS = {
+    "approve": ("approve", services.approve),
+    "send": ("operate", services.start),
+    "pause": ("operate", services.pause),
+    "resume": ("operate", services.resume),
+    "cancel": ("operate", services.cancel),
+    "retry_unknown": ("operate", services.retry_unknown),
+}
+
+
+@require_POST
+@account_required()
+def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    campaign = get_object_or_404(Campaign, pk=pk, account=account)
+    if action not in ACTIONS:
+        raise PermissionDenied
+    needed, service = ACTIONS[action]
+    if request.role not in PERMISSIONS[needed]:  # type: ignore[attr-defined]
+        raise PermissionDenied
+    try:
+        if action == "send" and campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+            Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.DRAFT, Campaign.State.APPROVED]).update(
+                state=Campaign.State.SCHEDULED
+            )
+            services.audit(campaign, request.user, "schedule", at=campaign.scheduled_at.isoformat())
+            messages.success(request, _("已定时，到时间会自动开始发送。"))
+        else:
+            service(campaign=campaign, user=request.user)  # type: ignore[operator]
+            messages.success(request, _("操作已完成。"))
+    except services.CampaignError as error:
+        messages.error(request, str(error))
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+def _deliveries(request: HttpRequest, campaign: Campaign):  # type: ignore[no-untyped-def]
+    rows = Delivery.objects.filter(campaign=campaign)
+    state = request.GET.get("state", "")
+    if state:
+        rows = rows.filter(state=state)
+    errcode = request.GET.get("errcode", "")
+    if errcode.lstrip("-").isdigit():
+        rows = rows.filter(errcode=int(errcode))
+    openid = request.GET.get("openid", "").strip()
+    if openid:
+        rows = rows.filter(openid=openid)
+    return rows
+
+
+@account_required()
+def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    page = keyset_page(request, _deliveries(request, campaign))
+    rows = [(d, *explain(d.errcode, d.state)) for d in page.rows]
+    codes = (
+        Delivery.objects.filter(campaign=campaign)
+        .exclude(errcode__isnull=True)
+        .exclude(errcode=0)
+        .values("errcode")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    context = {"campaign": campaign, "page": page, "rows": rows, "codes": codes, "states": Delivery.State.choices}
+    return render(request, "campaigns/log.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@account_required()
+def campaign_log_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield "\ufeff"  # so Excel opens the Chinese text as UTF-8
+        yield writer.writerow(
+            ["openid", "state", "errcode", "errmsg", "reason", "what_to_do", "msgid", "attempts", "finished_at"]
+        )
+        for d in _deliveries(request, campaign).order_by("id").iterator(chunk_size=5000):
+            reason, action = explain(d.errcode, d.state)
+            finished = timezone.localtime(d.finished_at).strftime("%Y-%m-%d %H:%M:%S") if d.finished_at else ""
+            yield writer.writerow(
+                [
+                    d.openid,
+                    d.state,
+                    d.errcode if d.errcode is not None else "",
+                    d.errmsg,
+                    reason,
+                    action,
+                    d.msgid or "",
+                    d.attempts,
+                    finished,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-log.csv"'
+    return response
+
+
+@account_required()
+def template_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """L2: every send of one template over time, side by side."""
+    template = get_object_or_404(Template, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    campaigns = (
+        Campaign.objects.filter(template=template)
+        .exclude(state=Campaign.State.DRAFT)
+        .annotate(
+            total=Count("deliveries"),
+            sent=Count("deliveries", filter=Q(deliveries__state=Delivery.State.SENT)),
+            failed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.FAILED)),
+            skipped=Count("deliveries", filter=Q(deliveries__state=Delivery.State.SKIPPED)),
+        )
+        .order_by("-started_at", "-id")
+    )
+    return render(request, "campaigns/history.html", {"template": template, "campaigns": campaigns})
