@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from tests.campaigns.conftest import GOOD, sending  # noqa: F401 - the fixture
+from tests.campaigns.conftest import GOOD
 from wxnotify.accounts.models import Membership
 from wxnotify.campaigns.models import Campaign
 
@@ -26,7 +26,12 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     page.goto(f"{live_server.url}/campaigns/new/?template={template.pk}")
     page.locator("#id_name").fill("九价HPV疫苗到货通知")
     page.locator("#id_audience").select_option("template")
-    for name, value in [("疫苗名称", GOOD["thing1"]), ("到货时间", "下周"), ("接种地点", GOOD["thing3"]), ("预约方式", GOOD["thing5"])]:
+    for name, value in [
+        ("疫苗名称", GOOD["thing1"]),
+        ("到货时间", "下周"),
+        ("接种地点", GOOD["thing3"]),
+        ("预约方式", GOOD["thing5"]),
+    ]:
         page.get_by_label(name, exact=True).fill(value)
     expect(page.locator('[data-error="field_date2"]')).to_contain_text("到货时间")  # checked while typing
     expect(page.locator('[data-card="thing1"]')).to_have_text("九价HPV疫苗")  # the card follows the fields
