@@ -70,6 +70,8 @@ class CampaignForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         audience = data.get("audience")
+        if data.get("minutes_before_start") is not None and not data.get("activity"):
+            self.add_error("activity", _("「活动开始前」定时需要选择活动。"))
         if audience == Campaign.Audience.ACTIVITY and not data.get("activity"):
             self.add_error("activity", _("请选择活动。"))
         if audience in (Campaign.Audience.REACHED_BY, Campaign.Audience.NOT_YET_SENT) and not data.get(

@@ -30,6 +30,7 @@ class Campaign(models.Model):
         ACTIVITY = "activity", _("活动的当前订阅者")
         TEMPLATE = "template", _("模板的当前订阅者")
         REACHED_BY = "reached_by", _("某次发送已送达的人（更正通知）")
+        PREVIEWERS = "previewers", _("预览人")
         NOT_YET_SENT = "not_yet_sent", _("某次发送之后新订阅、尚未发送的人")
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="campaigns")
@@ -50,6 +51,8 @@ class Campaign(models.Model):
     stop_reason = models.TextField(_("停止原因"), blank=True)
     stop_errcode = models.IntegerField(null=True, blank=True)
     scheduled_at = models.DateTimeField(_("定时发送"), null=True, blank=True)
+    # "30 minutes before the activity starts": turned into scheduled_at when the send is scheduled.
+    minutes_before_start = models.PositiveIntegerField(_("活动开始前多少分钟发送"), null=True, blank=True)
     approved_snapshot = models.JSONField(null=True, blank=True)  # the content an approver saw, frozen
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -119,6 +122,20 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.openid}: {self.state}"
+
+
+class Previewer(models.Model):
+    """A staff member whose WeChat receives previews before a send (C2)."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="previewers")
+    name = models.CharField(_("姓名"), max_length=50)
+    openid = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "openid"], name="one_previewer_per_openid")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class AuditEntry(models.Model):

@@ -4,6 +4,7 @@ Each action an operator takes is written to the audit log."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
+from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
 from wxnotify.subscriptions.validation import FieldError, validate_fields
 
@@ -48,6 +49,8 @@ def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
     elif campaign.audience == Campaign.Audience.REACHED_BY:
         reached = Delivery.objects.filter(campaign=campaign.source_campaign, state=Delivery.State.SENT).values("openid")
         current = current.filter(openid__in=reached)
+    elif campaign.audience == Campaign.Audience.PREVIEWERS:
+        current = current.filter(openid__in=Previewer.objects.filter(account=campaign.account).values("openid"))
     elif campaign.audience == Campaign.Audience.NOT_YET_SENT:
         done = Delivery.objects.filter(campaign=campaign.source_campaign).values("openid")
         current = current.exclude(openid__in=done)
@@ -171,3 +174,52 @@ def progress(campaign: Campaign) -> dict[str, int]:
         .values_list("state", "n")
     )
     return {state: counts.get(state, 0) for state in Delivery.State.values} | {"total": sum(counts.values())}
+
+
+def schedule(*, campaign: Campaign, user: Any) -> Any:
+    """Send later: at scheduled_at, or minutes_before_start the activity begins. The minute task starts it."""
+    campaign.refresh_from_db()
+    at = campaign.scheduled_at
+    if campaign.minutes_before_start is not None and campaign.activity_id:
+        assert campaign.activity is not None
+        at = campaign.activity.starts_at - timedelta(minutes=campaign.minutes_before_start)
+    if at is None or at <= timezone.now():
+        raise CampaignError("定时时间必须在将来。")
+    if errors := content_errors(campaign):
+        raise CampaignError(errors[0].message)
+    changed = Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.DRAFT, Campaign.State.APPROVED]).update(
+        state=Campaign.State.SCHEDULED, scheduled_at=at
+    )
+    if not changed:
+        raise CampaignError("这条通知现在不能定时。")
+    audit(campaign, user, "schedule", at=at.isoformat())
+    return at
+
+
+def previewer_status(campaign: Campaign) -> list[tuple[Previewer, Subscription | None]]:
+    """Each previewer, and whether they can receive this template now (a one-time preview uses their credit)."""
+    rows = {s.openid: s for s in Subscription.objects.filter(template=campaign.template)}
+    return [(p, rows.get(p.openid)) for p in Previewer.objects.filter(account=campaign.account)]
+
+
+def preview(*, campaign: Campaign, user: Any) -> Campaign:
+    """Send the current content to the account's previewers through the same sending path."""
+    if errors := content_errors(campaign):
+        raise CampaignError(errors[0].message)
+    if not Previewer.objects.filter(account=campaign.account).exists():
+        raise CampaignError("还没有预览人：请先在公众号设置中添加。")
+    trial = Campaign.objects.create(
+        account=campaign.account,
+        name=f"预览：{campaign.name}"[:100],
+        template=campaign.template,
+        audience=Campaign.Audience.PREVIEWERS,
+        source_campaign=campaign,
+        data=campaign.data,
+        page=campaign.page,
+        miniprogram_appid=campaign.miniprogram_appid,
+        miniprogram_pagepath=campaign.miniprogram_pagepath,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    start(campaign=trial, user=user, workers=1)
+    audit(campaign, user, "preview", preview_campaign=trial.pk)
+    return trial

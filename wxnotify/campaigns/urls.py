@@ -6,6 +6,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_compose, name="new"),
+    path("previewers/", views.previewers, name="previewers"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_compose, name="edit"),
     path("<int:pk>/log/", views.campaign_log, name="log"),

@@ -23,7 +23,7 @@ from wxnotify.accounts.access import PERMISSIONS, account_required
 from wxnotify.accounts.wechat import account_api
 from wxnotify.campaigns import services
 from wxnotify.campaigns.forms import CampaignForm
-from wxnotify.campaigns.models import Campaign, Delivery
+from wxnotify.campaigns.models import Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
 from wxnotify.console.paging import keyset_page
 from wxnotify.subscriptions.models import Template
@@ -113,6 +113,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "errors": services.content_errors(campaign),
         }
     context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
+    context["previewers"] = services.previewer_status(campaign)
+    context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
     return render(request, "campaigns/detail.html", context)
 
 
@@ -136,6 +138,8 @@ ACTIONS = {
     "resume": ("operate", services.resume),
     "cancel": ("operate", services.cancel),
     "retry_unknown": ("operate", services.retry_unknown),
+    "schedule": ("operate", services.schedule),
+    "preview": ("operate", services.preview),
 }
 
 
@@ -150,11 +154,8 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if request.role not in PERMISSIONS[needed]:  # type: ignore[attr-defined]
         raise PermissionDenied
     try:
-        if action == "send" and campaign.scheduled_at and campaign.scheduled_at > timezone.now():
-            Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.DRAFT, Campaign.State.APPROVED]).update(
-                state=Campaign.State.SCHEDULED
-            )
-            services.audit(campaign, request.user, "schedule", at=campaign.scheduled_at.isoformat())
+        if action == "send" and (campaign.scheduled_at or campaign.minutes_before_start is not None):
+            services.schedule(campaign=campaign, user=request.user)
             messages.success(request, _("已定时，到时间会自动开始发送。"))
         else:
             service(campaign=campaign, user=request.user)  # type: ignore[operator]
@@ -248,3 +249,22 @@ def template_history(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-started_at", "-id")
     )
     return render(request, "campaigns/history.html", {"template": template, "campaigns": campaigns})
+
+
+@account_required()
+def previewers(request: HttpRequest) -> HttpResponse:
+    """The account's previewers: staff whose WeChat receives previews (their openid, e.g. from the follower list)."""
+    account = request.account  # type: ignore[attr-defined]
+    if request.method == "POST":
+        if request.role not in PERMISSIONS["administer"]:  # type: ignore[attr-defined]
+            raise PermissionDenied
+        if request.POST.get("remove"):
+            Previewer.objects.filter(account=account, pk=request.POST["remove"]).delete()
+        else:
+            name, openid = request.POST.get("name", "").strip(), request.POST.get("openid", "").strip()
+            if name and openid:
+                Previewer.objects.get_or_create(account=account, openid=openid[:64], defaults={"name": name[:50]})
+            else:
+                messages.error(request, _("请填写姓名和 OpenID。"))
+        return redirect("campaigns:previewers")
+    return render(request, "campaigns/previewers.html", {"previewers": Previewer.objects.filter(account=account)})

@@ -1,0 +1,59 @@
+"""C2 previews through the same sending path, C4 scheduling (absolute and relative to the activity)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.subscriptions.conftest import make_activity
+from wxnotify.campaigns import services, tasks
+from wxnotify.campaigns.models import Campaign, Delivery, Previewer
+from wxnotify.subscriptions.models import Subscription
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_preview_reaches_the_previewers_and_uses_their_credit(sending):
+    account, sim, template, subscribers, campaign = sending
+    staff = subscribers(2)
+    subscribers(50)  # patients: not previewed
+    Previewer.objects.create(account=account, name="宣传科小王", openid=staff[0])
+    Previewer.objects.create(account=account, name="宣传科小李", openid=staff[1])
+    Subscription.objects.filter(openid=staff[1]).update(credits=0)  # used up: the page warns about it
+    c = campaign()
+    status = {p.name: (s.credits if s else None) for p, s in services.previewer_status(c)}
+    assert status == {"宣传科小王": 1, "宣传科小李": 0}
+    trial = services.preview(campaign=c, user=None)  # the queue runs inline in tests
+    trial.refresh_from_db()
+    assert trial.state == Campaign.State.COMPLETED and trial.source_campaign == c
+    assert dict(Delivery.objects.filter(campaign=trial).values_list("openid", "state")) == {staff[0]: "sent"}
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}&detail=1")
+    assert received["counts"] == {staff[0]: 1}
+    assert Subscription.objects.get(openid=staff[0]).credits == 0
+    c.refresh_from_db()
+    assert c.state == Campaign.State.DRAFT  # the real send is untouched
+
+
+def test_schedule_relative_to_the_activity_then_the_minute_task_starts_it(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(5)
+    activity = make_activity(account, template, days=1)
+    c = campaign(activity=activity, minutes_before_start=30)
+    at = services.schedule(campaign=c, user=None)
+    assert at == activity.starts_at - timedelta(minutes=30)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.SCHEDULED
+    tasks.start_due_campaigns.call_local()
+    c.refresh_from_db()
+    assert c.state == Campaign.State.SCHEDULED  # not due yet
+    Campaign.objects.filter(pk=c.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    tasks.start_due_campaigns.call_local()
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 5
+
+
+def test_a_time_in_the_past_is_refused(sending):
+    account, sim, template, subscribers, campaign = sending
+    c = campaign(scheduled_at=timezone.now() - timedelta(minutes=1))
+    with pytest.raises(services.CampaignError, match="将来"):
+        services.schedule(campaign=c, user=None)
