@@ -226,6 +226,8 @@ WXNOTIFY_SEND_RATE = float(os.environ.get("WXNOTIFY_SEND_RATE", "500"))
 WXNOTIFY_SEND_CONCURRENCY = int(os.environ.get("WXNOTIFY_SEND_CONCURRENCY", "32"))
 WXNOTIFY_SEND_WORKERS = int(os.environ.get("WXNOTIFY_SEND_WORKERS", "2"))
 # How long a claimed delivery stays with its worker; after that, if unanswered, its outcome is "unknown".
+# First wait before retrying a transient failure; it doubles with each attempt (at most 60 s).
+WXNOTIFY_SEND_BACKOFF_SECONDS = float(os.environ.get("WXNOTIFY_SEND_BACKOFF_SECONDS", "1"))
 WXNOTIFY_SEND_LEASE_SECONDS = float(os.environ.get("WXNOTIFY_SEND_LEASE_SECONDS", "60"))
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -138,3 +138,25 @@ def test_pause_and_cancel_are_audited_and_respected(sending):
     ]
     with pytest.raises(services.CampaignError):
         services.resume(campaign=c, user=None)
+
+
+def test_retry_only_the_transient_failures(sending, settings):
+    account, sim, template, subscribers, campaign = sending
+    settings.WXNOTIFY_SEND_BACKOFF_SECONDS = 0.01
+    subscribers(40, product_only=2)
+    # WeChat is busy for the first 200 calls: 42 recipients × 4 rounds, then a fifth round for 32 of them: they give up.
+    sim.post("/_sim/faults", {"path": "/cgi-bin/message/subscribe/bizsend", "errcode": -1, "count": 200})
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 1)
+    c.refresh_from_db()
+    failed_busy = Delivery.objects.filter(campaign=c, state="failed", errcode=-1).count()
+    assert c.state == Campaign.State.COMPLETED and failed_busy >= 20
+    n = services.retry_failed_transient(campaign=c, user=None)
+    assert n == failed_busy
+    sim.request("DELETE", "/_sim/faults")
+    run_engines(c.pk, 1)
+    progress = services.progress(c)
+    assert progress["sent"] == 40 and progress["failed"] == 2  # the two WeChat refused stay refused
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["more_than_once"] == []

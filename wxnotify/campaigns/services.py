@@ -166,6 +166,23 @@ def retry_unknown(*, campaign: Campaign, user: Any) -> int:
     return n
 
 
+def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
+    """Send again to those whose sends failed only for passing reasons (busy, rate, concurrency, network),
+    never to those WeChat refused (43101 …) or already reached."""
+    from wechat.errors import ERRORS, ErrorClass
+
+    transient = [code for code, info in ERRORS.items() if info.error_class == ErrorClass.TRANSIENT]
+    with transaction.atomic():
+        n = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED, errcode__in=transient).update(
+            state=Delivery.State.PENDING, attempts=0, next_attempt_at=None
+        )
+        if n and campaign.state == Campaign.State.COMPLETED:
+            Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.SENDING, finished_at=None)
+            transaction.on_commit(lambda: wake_workers(campaign.pk))
+        audit(campaign, user, "retry_failed_transient", deliveries=n)
+    return n
+
+
 def progress(campaign: Campaign) -> dict[str, int]:
     counts = dict(
         Delivery.objects.filter(campaign=campaign)

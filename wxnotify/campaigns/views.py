@@ -138,6 +138,7 @@ ACTIONS = {
     "resume": ("operate", services.resume),
     "cancel": ("operate", services.cancel),
     "retry_unknown": ("operate", services.retry_unknown),
+    "retry_failed_transient": ("operate", services.retry_failed_transient),
     "schedule": ("operate", services.schedule),
     "preview": ("operate", services.preview),
 }

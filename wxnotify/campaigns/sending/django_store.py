@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -34,7 +35,7 @@ def backoff(attempts: int, errcode: int | None) -> timedelta:
     if errcode == 45011:  # minute quota: WeChat says "retry next minute"
         now = timezone.now()
         return timedelta(seconds=61 - now.second)
-    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
+    return timedelta(seconds=min(60.0, settings.WXNOTIFY_SEND_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)))
 
 
 def expire_leases(campaign_id: int | None = None) -> int:
