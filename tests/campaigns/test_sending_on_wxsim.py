@@ -160,3 +160,20 @@ def test_retry_only_the_transient_failures(sending, settings):
     assert progress["sent"] == 40 and progress["failed"] == 2  # the two WeChat refused stay refused
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["more_than_once"] == []
+
+
+def test_a_canary_goes_to_the_first_n_then_waits_for_continue(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(120)
+    c = campaign(canary_count=20)
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.PAUSED and c.stop_reason.startswith("canary")
+    assert services.progress(c)["sent"] == 20  # exactly the canary, even with two engines
+    services.resume(campaign=c, user=None)  # the operator looked at the first 20 and said "continue"
+    run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == 120 and received["more_than_once"] == []

@@ -46,6 +46,9 @@ class Campaign(models.Model):
     miniprogram_appid = models.CharField(_("小程序 AppID"), max_length=32, blank=True)
     miniprogram_pagepath = models.CharField(_("小程序页面"), max_length=255, blank=True)
     strict = models.BooleanField(_("严格模式（任何失败即停止）"), default=False)
+    # Canary: send to the first N, then pause until an operator says "continue" (resume).
+    canary_count = models.PositiveIntegerField(_("先发送给多少人后暂停确认"), null=True, blank=True)
+    canary_released = models.BooleanField(default=False)
     max_recipient_error_rate = models.FloatField(_("接收人失败率上限"), default=0.2)
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.DRAFT)
     stop_reason = models.TextField(_("停止原因"), blank=True)

@@ -138,7 +138,13 @@ def resume(*, campaign: Campaign, user: Any) -> None:
     with transaction.atomic():
         changed = Campaign.objects.filter(
             pk=campaign.pk, state__in=(Campaign.State.PAUSED, Campaign.State.HALTED)
-        ).update(state=Campaign.State.SENDING, stop_reason="", stop_errcode=None, approved_snapshot=campaign.snapshot())
+        ).update(
+            state=Campaign.State.SENDING,
+            stop_reason="",
+            stop_errcode=None,
+            approved_snapshot=campaign.snapshot(),
+            canary_released=True,  # "continue" after a canary pause lets the rest go
+        )
         if not changed:
             raise CampaignError("只有已暂停或已自动停止的通知可以继续。")
         audit(campaign, user, "resume")

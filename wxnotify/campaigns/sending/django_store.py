@@ -87,6 +87,9 @@ class DjangoStore:
     def _claim(self, campaign_id: int, worker: str, limit: int, lease_seconds: float) -> list[Job]:
         now = timezone.now()
         expire_leases(campaign_id)
+        limit = self._canary_room(campaign_id, limit)
+        if limit <= 0:
+            return []
         due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
         rows = list(
             Delivery.objects.filter(due, campaign_id=campaign_id, state=Delivery.State.PENDING)
@@ -125,6 +128,26 @@ class DjangoStore:
         await Delivery.objects.filter(id__in=list(delivery_ids)).aupdate(
             state=Delivery.State.SENDING, attempt_started_at=timezone.now()
         )
+
+    def _canary_room(self, campaign_id: int, limit: int) -> int:
+        """How many more may be claimed before the canary pause; pauses the campaign when none."""
+        canary, released = Campaign.objects.filter(pk=campaign_id).values_list("canary_count", "canary_released").get()
+        if not canary or released:
+            return limit
+        taken = Delivery.objects.filter(campaign_id=campaign_id).exclude(state=Delivery.State.PENDING).count()
+        room = canary - taken
+        if room <= 0:
+            busy = Delivery.objects.filter(
+                campaign_id=campaign_id, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
+            )
+            if not busy.exists():  # the canary's answers are all in: wait for the operator
+                self._stop(
+                    campaign_id,
+                    Campaign.State.PAUSED,
+                    f"canary: sent to the first {canary}, waiting for continue",
+                    None,
+                )
+        return min(limit, max(room, 0))
 
     def _template(self, campaign_id: int) -> tuple[int, int]:
         if campaign_id not in self._templates:
