@@ -57,3 +57,27 @@ def test_a_time_in_the_past_is_refused(sending):
     c = campaign(scheduled_at=timezone.now() - timedelta(minutes=1))
     with pytest.raises(services.CampaignError, match="将来"):
         services.schedule(campaign=c, user=None)
+
+
+def test_quiet_hours_make_a_send_wait_and_the_minute_task_resumes_it(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(10)
+    now = timezone.localtime()
+    account.quiet_start = (now - timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    account.quiet_end = (now + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    account.save()
+    assert account.in_quiet_hours(timezone.now())
+    c = campaign()
+    services.start(campaign=c, user=None)  # the queue runs inline: the engine finds quiet hours at once
+    c.refresh_from_db()
+    assert c.state == Campaign.State.PAUSED and c.stop_reason.startswith("quiet hours")
+    assert services.progress(c)["sent"] == 0
+    tasks.start_due_campaigns.call_local()
+    c.refresh_from_db()
+    assert c.state == Campaign.State.PAUSED  # still quiet
+    later = timezone.localtime() + timedelta(hours=2)
+    account.quiet_start, account.quiet_end = later.time(), (later + timedelta(hours=1)).time()  # quiet hours are over
+    account.save()
+    tasks.start_due_campaigns.call_local()
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 10

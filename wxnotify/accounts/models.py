@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.fields import EncryptedTextField
@@ -33,6 +36,9 @@ class OfficialAccount(models.Model):
     message_mode = models.CharField(_("消息加解密方式"), max_length=16, choices=MessageMode.choices)
     # The fixed template id of the older one-time subscription message (公众平台「接口权限」), if used.
     one_time_template_id = models.CharField(_("一次性订阅消息模板 ID"), max_length=64, blank=True)
+    # Quiet hours (Beijing time): sends wait, scheduling warns. Both empty: no quiet hours.
+    quiet_start = models.TimeField(_("免打扰开始"), null=True, blank=True)
+    quiet_end = models.TimeField(_("免打扰结束"), null=True, blank=True)
     # Two-person rule (C3): a notification needs approval by someone other than its author.
     require_second_approver = models.BooleanField(_("发送前需要另一人审核"), default=False)
     is_active = models.BooleanField(_("启用"), default=True)
@@ -46,6 +52,14 @@ class OfficialAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.appid})"
+
+    def in_quiet_hours(self, at: datetime) -> bool:
+        if self.quiet_start is None or self.quiet_end is None:
+            return False
+        local = timezone.localtime(at).time()
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= local < self.quiet_end
+        return local >= self.quiet_start or local < self.quiet_end  # e.g. 22:00–07:00
 
     @property
     def encoding_aes_keys(self) -> list[str]:

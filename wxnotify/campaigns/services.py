@@ -215,7 +215,7 @@ def schedule(*, campaign: Campaign, user: Any) -> Any:
     )
     if not changed:
         raise CampaignError("这条通知现在不能定时。")
-    audit(campaign, user, "schedule", at=at.isoformat())
+    audit(campaign, user, "schedule", at=at.isoformat(), quiet=campaign.account.in_quiet_hours(at))
     return at
 
 

@@ -10,7 +10,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from wxnotify.campaigns.models import Campaign
-from wxnotify.campaigns.sending.django_store import expire_leases
+from wxnotify.campaigns.sending.django_store import QUIET_REASON, expire_leases
 from wxnotify.campaigns.sending.runner import run_campaign
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,13 @@ def start_due_campaigns() -> None:
     from wxnotify.campaigns import services
 
     expire_leases()
-    for campaign in Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=timezone.now()):
+    now = timezone.now()
+    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_reason=QUIET_REASON).select_related(
+        "account"
+    ):
+        if not campaign.account.in_quiet_hours(now):
+            services.resume(campaign=campaign, user=None)
+    for campaign in Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now):
         try:
             services.start(campaign=campaign, user=None)
         except services.CampaignError as error:

@@ -156,8 +156,10 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise PermissionDenied
     try:
         if action == "send" and (campaign.scheduled_at or campaign.minutes_before_start is not None):
-            services.schedule(campaign=campaign, user=request.user)
+            at = services.schedule(campaign=campaign, user=request.user)
             messages.success(request, _("已定时，到时间会自动开始发送。"))
+            if account.in_quiet_hours(at):
+                messages.warning(request, _("定时时间在免打扰时段内：会等免打扰结束后再发送。"))
         else:
             service(campaign=campaign, user=request.user)  # type: ignore[operator]
             messages.success(request, _("操作已完成。"))

@@ -22,6 +22,7 @@ from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
 from wxnotify.campaigns.sending.ports import Content, Job, Outcome, Policy, Result, RunState
 from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
 
+QUIET_REASON = "quiet hours: waiting until they end"
 RUN_STATES: dict[str, RunState] = {
     Campaign.State.SENDING: RunState.SENDING,
     Campaign.State.PAUSED: RunState.PAUSED,
@@ -88,7 +89,7 @@ class DjangoStore:
         now = timezone.now()
         expire_leases(campaign_id)
         limit = self._canary_room(campaign_id, limit)
-        if limit <= 0:
+        if limit <= 0 or self._quiet(campaign_id, now):
             return []
         due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
         rows = list(
@@ -128,6 +129,14 @@ class DjangoStore:
         await Delivery.objects.filter(id__in=list(delivery_ids)).aupdate(
             state=Delivery.State.SENDING, attempt_started_at=timezone.now()
         )
+
+    def _quiet(self, campaign_id: int, now: Any) -> bool:
+        """In the account's quiet hours the send waits (paused; the minute task resumes it afterwards)."""
+        campaign = Campaign.objects.select_related("account").get(pk=campaign_id)
+        if not campaign.account.in_quiet_hours(now):
+            return False
+        self._stop(campaign_id, Campaign.State.PAUSED, QUIET_REASON, None)
+        return True
 
     def _canary_room(self, campaign_id: int, limit: int) -> int:
         """How many more may be claimed before the canary pause; pauses the campaign when none."""
