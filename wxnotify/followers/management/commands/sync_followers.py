@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
 from wechat.client import WeChatClient
-from wechat.errors import WeChatError
+from wxnotify.accounts.commands import PerAccountCommand
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.accounts.wechat import account_api
 from wxnotify.followers.services import SyncResult, sync_followers
@@ -32,24 +29,14 @@ async def sync_account(account: OfficialAccount) -> SyncResult:
         return await sync_followers(account=account, pages=follower_pages(api.client))
 
 
-class Command(BaseCommand):
+class Command(PerAccountCommand):
     help = "Sync followers from WeChat's user/get list (all active accounts, or those given)."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("appids", nargs="*")
+    def run(self, account: OfficialAccount) -> Coroutine[Any, Any, SyncResult]:
+        return sync_account(account)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        accounts = OfficialAccount.objects.filter(is_active=True)
-        if options["appids"]:
-            accounts = accounts.filter(appid__in=options["appids"])
-        if not accounts.exists():
-            raise CommandError("no such active account")
-        for account in accounts:
-            try:
-                result = asyncio.run(sync_account(account))
-            except WeChatError as error:
-                raise CommandError(f"{account.appid}: {error}") from None
-            self.stdout.write(
-                f"{account.appid}: listed {result.listed}, added {result.added}, "
-                f"refollowed {result.refollowed}, marked unfollowed {result.missing}"
-            )
+    def describe(self, result: SyncResult) -> str:
+        return (
+            f"listed {result.listed}, added {result.added}, "
+            f"refollowed {result.refollowed}, marked unfollowed {result.missing}"
+        )
