@@ -67,7 +67,7 @@ def test_a_sensitive_word_halts_at_once_and_resume_after_the_fix_sends_the_rest_
     assert services.progress(c)["sent"] == 0
     c.data = {**c.data, "thing5": "点击卡片立即预约"}  # the operator fixes the content
     c.save()
-    services.resume(campaign=c, user=None)
+    services.resume(campaign=c, user=None, workers=0)
     run_engines(c.pk, 2)
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED
@@ -171,7 +171,7 @@ def test_a_canary_goes_to_the_first_n_then_waits_for_continue(sending):
     c.refresh_from_db()
     assert c.state == Campaign.State.PAUSED and c.stop_reason.startswith("canary")
     assert services.progress(c)["sent"] == 20  # exactly the canary, even with two engines
-    services.resume(campaign=c, user=None)  # the operator looked at the first 20 and said "continue"
+    services.resume(campaign=c, user=None, workers=0)  # the operator looked at the first 20 and said "continue"
     run_engines(c.pk, 2)
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120

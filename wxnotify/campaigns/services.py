@@ -130,7 +130,7 @@ def pause(*, campaign: Campaign, user: Any) -> None:
     _transition(campaign, user, "pause", (Campaign.State.SENDING,), Campaign.State.PAUSED)
 
 
-def resume(*, campaign: Campaign, user: Any) -> None:
+def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None:
     """After a pause, or after a halt once the operator has fixed the content; delivered people are not sent again."""
     campaign.refresh_from_db()
     if campaign.state == Campaign.State.HALTED and (errors := content_errors(campaign)):
@@ -148,7 +148,7 @@ def resume(*, campaign: Campaign, user: Any) -> None:
         if not changed:
             raise CampaignError("只有已暂停或已自动停止的通知可以继续。")
         audit(campaign, user, "resume")
-        transaction.on_commit(lambda: wake_workers(campaign.pk))
+        transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
 
 
 def cancel(*, campaign: Campaign, user: Any) -> None:
