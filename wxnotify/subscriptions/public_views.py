@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,9 +43,17 @@ def _openid_key(activity: Activity) -> str:
 
 
 def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    from django.shortcuts import render
-
     return render(request, "subscriptions/public/error.html", {"message": message}, status=status)
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+
+
+def _take_state(request: HttpRequest, key: str, given: str) -> bool:
+    """The CSRF state this browser was given for `key`, used once: True when `given` is it."""
+    expected = request.session.pop(key, None)
+    return bool(expected) and hmac.compare_digest(str(expected).encode(), given.encode())
 
 
 def _activity(code: str) -> Activity | None:
@@ -58,11 +67,9 @@ def in_wechat(request: HttpRequest) -> bool:
 @login_not_required
 @require_GET
 def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
-    from django.shortcuts import render
-
     activity = _activity(code)
     if activity is None:
-        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+        return _not_found(request)
     page_url = _public(reverse("subscribe:page", args=[code]))
     if not in_wechat(request):
         return render(request, "subscriptions/public/outside_wechat.html", {"activity": activity, "page_url": page_url})
@@ -122,10 +129,8 @@ def _jssdk_config(activity: Activity, url: str) -> dict[str, Any] | None:
 def oauth_return(request: HttpRequest, code: str) -> HttpResponse:
     activity = _activity(code)
     if activity is None:
-        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
-    expected = request.session.pop(f"wx_oauth_state:{code}", None)
-    state = request.GET.get("state", "")
-    if not expected or not hmac.compare_digest(expected.encode(), state.encode()):
+        return _not_found(request)
+    if not _take_state(request, f"wx_oauth_state:{code}", request.GET.get("state", "")):
         log.warning("OAuth return with a forged or replayed state for activity %s", code)
         return _error(request, _("链接已失效，请从公众号文章或海报重新打开活动页。"))
     oauth_code = request.GET.get("code", "")
@@ -181,7 +186,7 @@ def subscription_status(request: HttpRequest, code: str) -> JsonResponse:
 def confirm_start(request: HttpRequest, code: str) -> HttpResponse:
     activity = _activity(code)
     if activity is None or not activity.account.one_time_template_id:
-        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
+        return _not_found(request)
     reserved = secrets.token_hex(16)  # [a-zA-Z0-9], ≤128 bytes, as WeChat requires
     request.session[f"wx_confirm_state:{code}"] = reserved
     query = urlencode(
@@ -200,14 +205,10 @@ def confirm_start(request: HttpRequest, code: str) -> HttpResponse:
 @login_not_required
 @require_GET
 def confirm_return(request: HttpRequest, code: str) -> HttpResponse:
-    from django.shortcuts import render
-
     activity = _activity(code)
     if activity is None:
-        return _error(request, _("没有找到这个活动，可能已经结束或链接有误。"), 404)
-    expected = request.session.pop(f"wx_confirm_state:{code}", None)
-    reserved = request.GET.get("reserved", "")
-    if not expected or not hmac.compare_digest(expected.encode(), reserved.encode()):
+        return _not_found(request)
+    if not _take_state(request, f"wx_confirm_state:{code}", request.GET.get("reserved", "")):
         return _error(request, _("链接已失效，请从活动页重新订阅。"))
     if request.GET.get("template_id") != activity.account.one_time_template_id:
         return _error(request, _("订阅的模板与活动不符。"))
