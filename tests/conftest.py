@@ -243,11 +243,8 @@ def sending(simulated_wechat, live_server):
     def campaign(**fields) -> Campaign:
         return Campaign.objects.create(
             account=account,
-            name="HPV 疫苗到货",
             template=template,
-            audience=Campaign.Audience.TEMPLATE,
-            data=fields.pop("data", VACCINE_FIELDS),
-            **fields,
+            **({"name": "HPV 疫苗到货", "audience": Campaign.Audience.TEMPLATE, "data": VACCINE_FIELDS} | fields),
         )
 
     yield account, sim, template, subscribers, campaign

@@ -179,7 +179,15 @@ class WeChatClient(_Base):
         return int(result.get("msgid", 0))
 
     async def send_one_time_subscribe(
-        self, *, openid: str, template_id: str, scene: int, title: str, content: str, url: str | None = None
+        self,
+        *,
+        openid: str,
+        template_id: str,
+        scene: int,
+        title: str,
+        content: str,
+        url: str | None = None,
+        miniprogram: Mapping[str, str] | None = None,
     ) -> None:
         """The older one-time subscription message (`template/subscribe`)."""
         body: JSONDict = {
@@ -191,6 +199,8 @@ class WeChatClient(_Base):
         }
         if url:
             body["url"] = url
+        if miniprogram:
+            body["miniprogram"] = dict(miniprogram)
         await self.call("POST", "/cgi-bin/message/template/subscribe", body=body)
 
     # --- customer-service messages, menus, users, JS-SDK, quota -------------------------------

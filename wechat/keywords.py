@@ -138,3 +138,22 @@ def check_data(template_keys: Iterable[str], data: Mapping[str, object]) -> list
             if problem:
                 problems.append(problem)
     return problems
+
+
+# The older one-time subscription message (`template/subscribe`) has no keyword template: a title of at
+# most 15 characters and one free-text `content` of at most 200 (reference §3).
+ONE_TIME_LIMITS = {"title": 15, "content": 200}
+
+
+def check_one_time(title: object, content: object) -> list[KeywordProblem]:
+    """Problems of an older one-time subscription message, in WeChat's order (title first)."""
+    problems = []
+    for key, value in (("title", title), ("content", content)):
+        limit = ONE_TIME_LIMITS[key]
+        if not isinstance(value, str) or not value.strip():
+            problems.append(KeywordProblem(key, key, "empty"))
+        elif _CONTROL.search(value):
+            problems.append(KeywordProblem(key, key, "invalid"))
+        elif len(value) > limit:
+            problems.append(KeywordProblem(key, key, "too_long", limit))
+    return problems

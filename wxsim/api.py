@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from wechat.keywords import check_value
+from wechat.keywords import check_one_time, check_value
 from wxsim.library import CATEGORIES, TITLES
 from wxsim.state import Account, ApiError, Menu, Patient, Received, World
 
@@ -341,13 +341,16 @@ class Api:
         assert account is not None
         if body.get("template_id") != account.one_time_template_id:
             raise ApiError(40037, "invalid template_id")
-        patient = account.patient(str(body.get("touser", "")))
-        title = str(body.get("title", ""))
+        patient = account.patients.get(body.get("touser") or "")
+        if patient is None:
+            raise ApiError(40003, "invalid openid")
+        title = body.get("title", "")
         content = ((body.get("data") or {}).get("content") or {}).get("value", "")
-        if not title or len(title) > 15:
-            raise ApiError(47003, "argument invalid! title invalid")
-        if not content or len(content) > 200:
-            raise ApiError(47003, "argument invalid! data.content.value invalid")
+        for problem in check_one_time(title, content):
+            field = "title" if problem.key == "title" else "data.content.value"
+            raise ApiError(47003, f"argument invalid! {field} invalid")
+        if any(w in f"{title}{content}" for w in self.world.sensitive_words):
+            raise ApiError(45168, "keyword in blacklist")
         try:
             scene = int(body.get("scene", -1))
         except (TypeError, ValueError):
@@ -356,9 +359,10 @@ class Api:
         if key not in patient.one_time_auth:
             raise ApiError(43101, "user refuse to accept the msg")
         patient.one_time_auth.discard(key)
-        received = Received(
-            "one_time", self.world.clock.now(), account.one_time_template_id, 0, {"title": title, "content": content}
-        )
+        shown: JSON = {"title": title, "content": content}
+        if "url" in body or "miniprogram" in body:
+            shown |= {"url": body.get("url"), "miniprogram": body.get("miniprogram")}
+        received = Received("one_time", self.world.clock.now(), account.one_time_template_id, 0, shown)
         patient.inbox.append(received)
         return {"errcode": 0, "errmsg": "ok"}
 

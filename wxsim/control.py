@@ -122,6 +122,9 @@ class Control:
                     patient.credits[template_id] += int(credits)
                 else:
                     patient.long_term[template_id] = bool(credits)
+        scenes = [int(s) for s in body.get("one_time_scenes") or []]  # the older one-time message, authorised
+        for patient in created:
+            patient.one_time_auth.update((account.one_time_template_id, scene) for scene in scenes)
         return {"openids": [p.openid for p in created]}
 
     async def list_patients(self, request: web.Request, body: JSON) -> Any:

@@ -1,13 +1,18 @@
-"""The operator's main path in Chromium: compose (the card and the field checks live), approve, send,
-watch the progress, read the log."""
+"""The operator's main path in Chromium: compose (the card and the field checks live), preview, approve,
+send, watch the progress move, read the log."""
+
+import asyncio
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 from playwright.sync_api import expect
 
 from tests.campaigns.conftest import GOOD
 from wxnotify.accounts.models import Membership
-from wxnotify.campaigns.models import Campaign
+from wxnotify.campaigns.models import Campaign, Previewer
+from wxnotify.campaigns.sending.runner import run_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +20,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_compose_approve_send_and_read_the_log(browser, page, live_server, sending, screenshot, settings):
     account, sim, template, subscribers, campaign = sending
     settings.WXNOTIFY_PUBLIC_URL = live_server.url
+    settings.WXNOTIFY_SEND_WORKERS = 0  # the send is worked by a worker of our own below, as in production
+    account.send_rate = 5  # slow enough to watch the progress move
+    account.save()
     subscribers(25, product_only=2)
+    (staff,) = subscribers(1)
+    Previewer.objects.create(account=account, name="宣传科小王", openid=staff)
     user = get_user_model().objects.create_user("admin1", password="admin1-password-1")
     Membership.objects.create(user=user, account=account, role="administrator")
 
@@ -40,10 +50,33 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     screenshot("compose", page)
     page.get_by_role("button", name="保存").click()
 
-    expect(page.locator("#preflight")).to_contain_text("27")
+    expect(page.locator('[data-preflight="eligible"]')).to_have_text("28")
+    expect(page.locator(f'[data-previewer="{staff}"]')).to_contain_text("可接收 1 次")
+    page.get_by_role("button", name="发送预览").click()  # previews go through the queue, inline in tests
+    expect(page.locator("#previewers")).to_contain_text("已完成")
+    expect(page.locator(f'[data-previewer="{staff}"]')).to_contain_text("没有可用的订阅次数")  # credit used
+    expect(page.locator('[data-preflight="eligible"]')).to_have_text("27")
     page.get_by_role("button", name="审核通过").click()
-    page.get_by_role("button", name="开始发送").click()  # the queue runs inline in tests: the send finishes here
-    expect(page.locator("[data-state]")).to_have_attribute("data-state", "completed")
+    page.get_by_role("button", name="开始发送").click()
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "sending")
+    c = Campaign.objects.get(audience=Campaign.Audience.TEMPLATE)
+
+    def work() -> None:
+        try:
+            asyncio.run(run_campaign(c.pk))
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    # The page polls: the numbers move while the worker sends (5/s, so a few seconds), then it completes.
+    page.wait_for_function(
+        "() => { const n = +document.querySelector('[data-progress=sent]').textContent; return n > 0 && n < 25; }",
+        timeout=20_000,
+    )
+    screenshot("campaign-sending", page)
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "completed", timeout=30_000)
+    worker.join()
     expect(page.locator('[data-progress="sent"]')).to_have_text("25")
     expect(page.locator('[data-progress="failed"]')).to_have_text("2")
     screenshot("campaign-done", page)
@@ -52,4 +85,4 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     page.get_by_role("button", name="筛选").click()
     expect(page.get_by_text("对方没有订阅").first).to_be_visible()
     screenshot("campaign-log", page)
-    assert Campaign.objects.get().state == Campaign.State.COMPLETED
+    assert Campaign.objects.get(pk=c.pk).state == Campaign.State.COMPLETED

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from tests.campaigns.conftest import GOOD
 from wxnotify.accounts.models import Membership
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
+from wxnotify.subscriptions.models import Template
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,6 +45,29 @@ def test_compose_checks_fields_as_you_type_then_saves(client, sending):
     )
     c = Campaign.objects.get()
     assert saved.status_code == 302 and c.data == GOOD and c.created_by.username.startswith("operator")
+
+
+def test_compose_the_older_one_time_message_with_its_title(client, sending):
+    account, sim, template, subscribers, campaign = sending
+    account.one_time_template_id = sim.get(f"/_sim/accounts/{account.appid}")["one_time_template_id"]
+    account.save()
+    member(client, account, "operator")
+    choices = client.get("/campaigns/new/").content.decode()
+    legacy = Template.objects.get(account=account, kind=Template.Kind.LEGACY_ONE_TIME)
+    assert f'value="{legacy.pk}"' in choices  # offered once the account has its template id
+    base = {"name": "到货", "template": legacy.pk, "audience": "template", "max_recipient_error_rate": 0.2}
+    typing = client.post(
+        f"/campaigns/new/?template={legacy.pk}",
+        base | {"title": "标题" * 8, "field_content": "疫苗到了"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'data-error="title"' in typing and "最多 15 个字符" in typing
+    client.post(
+        f"/campaigns/new/?template={legacy.pk}", base | {"title": "疫苗到货", "field_content": "疫苗到了", "save": "1"}
+    )
+    c = Campaign.objects.get()
+    assert (c.title, c.data) == ("疫苗到货", {"content": "疫苗到了"})
+    assert c.snapshot()["title"] == "疫苗到货"
 
 
 def test_preflight_send_and_log_with_reasons_and_csv(client, sending):
@@ -95,9 +119,77 @@ def test_the_two_person_rule(client, sending):
     assert c.state == Campaign.State.APPROVED
 
 
+def test_a_change_after_a_pause_needs_a_second_approval_before_the_send_resumes(client, sending):
+    account, sim, template, subscribers, campaign = sending
+    account.require_second_approver = True
+    account.save()
+    subscribers(3)
+    c = campaign(state=Campaign.State.PAUSED, canary_count=1)
+    c.approved_snapshot = c.snapshot()
+    c.save()
+    operator = member(client, account, "operator")
+    edited = client.post(
+        f"/campaigns/{c.pk}/edit/",
+        {"name": c.name, "template": template.pk, "audience": "template", "max_recipient_error_rate": 0.2, "save": "1"}
+        | fields(GOOD | {"thing5": "请携带身份证"}),
+    )
+    assert edited.status_code == 302
+    c.refresh_from_db()
+    assert c.edited_by == operator and c.data["thing5"] == "请携带身份证"
+    page = client.post(f"/campaigns/{c.pk}/resume", follow=True).content.decode()
+    assert "需要另一位审核人重新审核" in page
+    assert Campaign.objects.get(pk=c.pk).state == Campaign.State.PAUSED
+    admin = member(client, account, "administrator")
+    Campaign.objects.filter(pk=c.pk).update(edited_by=admin)  # an author cannot approve their own change
+    assert "需要另一位审核人" in client.post(f"/campaigns/{c.pk}/approve", follow=True).content.decode()
+    Campaign.objects.filter(pk=c.pk).update(edited_by=operator)
+    client.post(f"/campaigns/{c.pk}/approve")
+    c.refresh_from_db()
+    assert c.state == Campaign.State.PAUSED and c.approved_snapshot["data"]["thing5"] == "请携带身份证"
+    assert AuditEntry.objects.filter(campaign=c, action="approve", user=admin).exists()
+    client.post(f"/campaigns/{c.pk}/resume")  # now it goes on, with the approved content
+    c.refresh_from_db()
+    assert c.state in (Campaign.State.SENDING, Campaign.State.COMPLETED)
+    assert AuditEntry.objects.filter(campaign=c, action="resume").exists()
+
+
 def test_a_halted_campaign_explains_itself(client, sending):
     account, sim, template, subscribers, campaign = sending
     c = campaign(state=Campaign.State.HALTED, stop_reason="45168: keyword in blacklist rid: x", stop_errcode=45168)
     member(client, account, "operator")
     page = client.get(f"/campaigns/{c.pk}/").content.decode()
     assert "内容含有微信的敏感词" in page and "继续发送" in page
+
+
+def test_lists_cost_the_same_queries_whatever_their_length(client, sending):
+    """No query per row: the campaign list, the log and a template's history with few rows and with many."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account, sim, template, subscribers, campaign = sending
+    member(client, account, "operator")
+    first = campaign(state=Campaign.State.COMPLETED)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def grow(n: int) -> None:
+        start = Campaign.objects.count()
+        for i in range(start, start + n):
+            c = campaign(name=f"发送 {i}", state=Campaign.State.COMPLETED)
+            Delivery.objects.bulk_create(
+                [Delivery(campaign=c, openid=f"o-{i}-{k}", state="failed", errcode=43101) for k in range(3)]
+            )
+        Delivery.objects.bulk_create(
+            [Delivery(campaign=first, openid=f"p-{start}-{k}", state="sent") for k in range(n * 5)]
+        )
+
+    urls = ["/campaigns/", f"/campaigns/{first.pk}/log/", f"/campaigns/templates/{template.pk}/history/"]
+    grow(1)
+    few = [queries(u) for u in urls]
+    grow(30)
+    assert [queries(u) for u in urls] == few
+    history = client.get(urls[2]).content.decode()
+    assert history.count('class="hbar"') == 32 and 'class="sent" style="width: 100' in history

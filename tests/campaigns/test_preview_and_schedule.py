@@ -81,3 +81,28 @@ def test_quiet_hours_make_a_send_wait_and_the_minute_task_resumes_it(sending):
     tasks.start_due_campaigns.call_local()
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 10
+
+
+def test_the_minute_task_revives_a_send_nobody_works_on(sending):
+    """Every worker died and the queue lost its message: the minute task wakes one, but never a second
+    engine beside a live one (it holds leases) or right after a start."""
+    account, sim, template, subscribers, campaign = sending
+    subscribers(20)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)  # the workers never come
+    tasks.start_due_campaigns.call_local()
+    assert services.progress(c)["pending"] == 20  # just woken: give the workers time
+    Campaign.objects.filter(pk=c.pk).update(woken_at=timezone.now() - timedelta(minutes=5))
+    live = Delivery.objects.filter(campaign=c).first()
+    Delivery.objects.filter(pk=live.pk).update(
+        state=Delivery.State.CLAIMED, attempts=1, lease_until=timezone.now() + timedelta(minutes=1)
+    )
+    tasks.start_due_campaigns.call_local()
+    assert services.progress(c)["pending"] == 19  # someone is at work
+    Delivery.objects.filter(pk=live.pk).update(lease_until=timezone.now() - timedelta(seconds=1))  # it died
+    tasks.start_due_campaigns.call_local()  # the queue runs inline in tests
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 20
+    assert c.audit.filter(action="revive").count() == 1
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == 20 and received["more_than_once"] == []

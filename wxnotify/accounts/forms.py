@@ -47,8 +47,19 @@ class AccountForm(forms.ModelForm):
             "message_mode",
             "one_time_template_id",
             "require_second_approver",
+            "send_rate",
+            "quiet_start",
+            "quiet_end",
             "is_active",
         ]
+        widgets = {
+            "quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        help_texts = {
+            "send_rate": _("所有发送进程合计；留空使用站点默认值。"),
+            "quiet_start": _("北京时间；免打扰时段内发送会等待，结束后自动继续。"),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +88,8 @@ class AccountForm(forms.ModelForm):
         has_key = data.get("encoding_aes_key") or (self.editing and self.instance.encoding_aes_key)
         if mode in (MessageMode.COMPATIBLE, MessageMode.SAFE) and not has_key:
             self.add_error("encoding_aes_key", _("兼容模式和安全模式需要 EncodingAESKey。"))
+        if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
+            self.add_error("quiet_end", _("免打扰需要同时填写开始和结束时间。"))
         return data
 
     def save(self, commit: bool = True) -> OfficialAccount:

@@ -42,6 +42,10 @@ class Campaign(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
     )
     data = models.JSONField(_("字段内容"), default=dict)
+    # The older one-time subscription message has a title of its own (≤15 characters) and one `content` field.
+    title = models.CharField(_("标题（旧版一次性订阅消息）"), max_length=15, blank=True)
+    # WeChat delivers to people who no longer follow (in 服务通知); by default a send skips them (C5).
+    include_unfollowed = models.BooleanField(_("也发给已取消关注的人"), default=False)
     page = models.URLField(_("跳转网页"), blank=True, max_length=1024)
     miniprogram_appid = models.CharField(_("小程序 AppID"), max_length=32, blank=True)
     miniprogram_pagepath = models.CharField(_("小程序页面"), max_length=255, blank=True)
@@ -63,8 +67,13 @@ class Campaign(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who last changed the content: under the two-person rule they cannot approve their own change.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    woken_at = models.DateTimeField(null=True, blank=True)  # workers last asked to work on it (see revive_stalled)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -79,11 +88,17 @@ class Campaign(models.Model):
         return {
             "template_id": self.template.template_id,
             "data": dict(sorted(self.data.items())),
+            **({"title": self.title} if self.title else {}),  # absent when empty: older snapshots stay equal
             "page": self.page,
             "miniprogram": {"appid": self.miniprogram_appid, "pagepath": self.miniprogram_pagepath}
             if self.miniprogram_appid
             else None,
         }
+
+    @property
+    def skips_unfollowed(self) -> bool:
+        """People who unfollowed are left out unless asked (previews go to staff whatever they follow)."""
+        return not self.include_unfollowed and self.audience != Campaign.Audience.PREVIEWERS
 
     @staticmethod
     def snapshot_digest(snapshot: dict[str, Any]) -> str:
@@ -108,6 +123,8 @@ class Delivery(models.Model):
     errcode = models.IntegerField(null=True, blank=True)
     errmsg = models.CharField(max_length=255, blank=True)
     msgid = models.BigIntegerField(null=True, blank=True)
+    # Older one-time subscription message: the authorised scene this send uses (one send per scene).
+    scene = models.IntegerField(null=True, blank=True)
     worker = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempt_started_at = models.DateTimeField(null=True, blank=True)

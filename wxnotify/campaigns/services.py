@@ -9,12 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
-from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
-from wxnotify.subscriptions.validation import FieldError, validate_fields
+from wxnotify.followers.models import Follower
+from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
+from wxnotify.subscriptions.validation import FieldError, validate_fields, validate_one_time
 
 log = logging.getLogger(__name__)
 MATERIALISE_CHUNK = 5000
@@ -35,49 +36,119 @@ def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> None:
 
 
 def content_errors(campaign: Campaign) -> list[FieldError]:
+    if campaign.template.kind == Template.Kind.LEGACY_ONE_TIME:
+        return validate_one_time(campaign.title, campaign.data.get("content", ""))
     return validate_fields(campaign.template.keywords, campaign.data)
 
 
-def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
-    """The openids a send goes to, fixed when sending starts (people who subscribe later: a follow-up)."""
-    current = Subscription.objects.filter(Subscription.current_q(), template=campaign.template)
+# Deliveries that reached, or may have reached, their recipient: a follow-up leaves them out, a correction
+# goes to them ("unknown" ones included: better a correction too many than a wrong notice uncorrected).
+MAY_HAVE_REACHED = (Delivery.State.SENT, Delivery.State.UNKNOWN)
+NOT_FINISHED = (Delivery.State.PENDING, Delivery.State.CLAIMED, Delivery.State.SENDING)
+
+
+def send_family(campaign: Campaign) -> list[int]:
+    """A send and its follow-ups ("those not yet sent", at any depth): what they reached, they reached
+    together. Starts from the original send whichever member is given."""
+    root = campaign
+    while root.audience == Campaign.Audience.NOT_YET_SENT and root.source_campaign is not None:
+        root = root.source_campaign
+    family, frontier = [root.pk], [root.pk]
+    while frontier:
+        frontier = list(
+            Campaign.objects.filter(source_campaign__in=frontier, audience=Campaign.Audience.NOT_YET_SENT)
+            .exclude(pk__in=family)
+            .values_list("pk", flat=True)
+        )
+        family += frontier
+    return family
+
+
+def target(campaign: Campaign) -> QuerySet[Subscription]:
+    """The ledger rows of the people a send is meant for, whether or not they can receive it now."""
+    rows = Subscription.objects.filter(template=campaign.template)
     if campaign.audience == Campaign.Audience.ACTIVITY:
         accepted = SubscriptionEvent.objects.filter(
             activity=campaign.activity, template=campaign.template, kind=SubscriptionEvent.Kind.ACCEPT
         ).values("openid")
-        current = current.filter(openid__in=accepted)
-    elif campaign.audience == Campaign.Audience.REACHED_BY:
-        reached = Delivery.objects.filter(campaign=campaign.source_campaign, state=Delivery.State.SENT).values("openid")
-        current = current.filter(openid__in=reached)
+        rows = rows.filter(openid__in=accepted)
     elif campaign.audience == Campaign.Audience.PREVIEWERS:
-        current = current.filter(openid__in=Previewer.objects.filter(account=campaign.account).values("openid"))
-    elif campaign.audience == Campaign.Audience.NOT_YET_SENT:
-        done = Delivery.objects.filter(campaign=campaign.source_campaign).values("openid")
-        current = current.exclude(openid__in=done)
-    return current.values_list("openid", flat=True).distinct()
+        rows = rows.filter(openid__in=Previewer.objects.filter(account=campaign.account).values("openid"))
+    elif campaign.audience in (Campaign.Audience.REACHED_BY, Campaign.Audience.NOT_YET_SENT):
+        if campaign.source_campaign is None:
+            return rows.none()
+        family = [pk for pk in send_family(campaign.source_campaign) if pk != campaign.pk]
+        deliveries = Delivery.objects.filter(campaign__in=family)
+        if campaign.audience == Campaign.Audience.REACHED_BY:
+            rows = rows.filter(openid__in=deliveries.filter(state__in=MAY_HAVE_REACHED).values("openid"))
+        else:
+            done = deliveries.filter(state__in=MAY_HAVE_REACHED + NOT_FINISHED).values("openid")
+            rows = rows.exclude(openid__in=done)
+    return rows
+
+
+def _unfollowed(campaign: Campaign) -> QuerySet[Follower, str]:
+    return Follower.objects.filter(account=campaign.account, is_following=False).values_list("openid", flat=True)
+
+
+def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
+    """The openids a send goes to, fixed when sending starts (people who subscribe later: a follow-up):
+    the target who hold a credit (or a long-term subscription) now and, unless asked, still follow."""
+    rows = target(campaign).filter(Subscription.current_q())
+    if campaign.skips_unfollowed:
+        rows = rows.exclude(openid__in=_unfollowed(campaign))
+    return rows.values_list("openid", flat=True).distinct()
+
+
+def preflight(campaign: Campaign) -> dict[str, Any]:
+    """C5: how many will get it, how many are left out and why, how long it takes, today's quota."""
+    rows = target(campaign)
+    total = rows.count()
+    with_credit = rows.filter(Subscription.current_q()).count()
+    eligible = audience(campaign).count()
+    rate = campaign.account.send_rate or settings.WXNOTIFY_SEND_RATE
+    return {
+        "target": total,
+        "eligible": eligible,
+        "no_credit": total - with_credit,
+        "unfollowed": with_credit - eligible,
+        "rate": rate,
+        "estimated_seconds": round(eligible / rate, 1) if rate else None,
+        "errors": content_errors(campaign),
+    }
 
 
 @transaction.atomic
 def approve(*, campaign: Campaign, user: Any) -> None:
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.state not in (Campaign.State.DRAFT, Campaign.State.AWAITING_APPROVAL):
-        raise CampaignError("只有草稿或待审核的通知可以审核。")
-    if (
-        campaign.created_by_id
-        and user
-        and campaign.created_by_id == user.pk
-        and campaign.account.require_second_approver
-    ):
+    """Freeze the content an approver saw. Also after a halt or pause, when the content was changed:
+    under the two-person rule that change needs someone else's approval before the send resumes."""
+    campaign = Campaign.objects.select_for_update().select_related("account", "template").get(pk=campaign.pk)
+    changed_after_start = campaign.state in (Campaign.State.HALTED, Campaign.State.PAUSED) and (
+        campaign.approved_snapshot != campaign.snapshot()
+    )
+    if campaign.state not in (Campaign.State.DRAFT, Campaign.State.AWAITING_APPROVAL) and not changed_after_start:
+        raise CampaignError("只有草稿、待审核或暂停后修改过内容的通知可以审核。")
+    author = campaign.edited_by_id or campaign.created_by_id
+    if author and user and author == user.pk and campaign.account.require_second_approver:
         raise CampaignError("需要另一位审核人审核（双人复核）。")
     if errors := content_errors(campaign):
         raise CampaignError(errors[0].message)
     snapshot = campaign.snapshot()
     Campaign.objects.filter(pk=campaign.pk).update(
-        state=Campaign.State.APPROVED,
+        state=campaign.state if changed_after_start else Campaign.State.APPROVED,
         approved_snapshot=snapshot,
         approved_by=user if getattr(user, "pk", None) else None,
     )
     audit(campaign, user, "approve", digest=Campaign.snapshot_digest(snapshot))
+
+
+def needs_reapproval(campaign: Campaign) -> bool:
+    """Content changed since it was approved, on an account where a second person must approve it."""
+    return bool(
+        campaign.account.require_second_approver
+        and campaign.approved_snapshot
+        and campaign.approved_snapshot != campaign.snapshot()
+    )
 
 
 def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
@@ -114,8 +185,37 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
 def wake_workers(campaign_id: int, workers: int | None = None) -> None:
     from wxnotify.campaigns.tasks import send_campaign
 
+    Campaign.objects.filter(pk=campaign_id).update(woken_at=timezone.now())
     for _ in range(settings.WXNOTIFY_SEND_WORKERS if workers is None else workers):
         send_campaign(campaign_id)
+
+
+STALL_SECONDS = 120
+
+
+def revive_stalled(now: Any = None) -> list[int]:
+    """Sending campaigns nobody works on: every worker died (kill -9, a lost machine, a restarted queue)
+    and the queue's message went with them. Pending work, no live lease and no wake-up for a while:
+    wake one worker. A live engine holds leases on what it sends, so it is not doubled (and if it were,
+    claims keep every delivery exactly once)."""
+    now = now or timezone.now()
+    quiet_since = now - timedelta(seconds=STALL_SECONDS)
+    revived = []
+    stale = Campaign.objects.filter(state=Campaign.State.SENDING).filter(
+        Q(woken_at__isnull=True) | Q(woken_at__lt=quiet_since)
+    )
+    for campaign in stale:
+        rows = Delivery.objects.filter(campaign=campaign)
+        if rows.filter(lease_until__gt=now).exists():
+            continue
+        due = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=Delivery.State.PENDING)
+        if due.exists() or not rows.filter(state__in=NOT_FINISHED).exists():
+            log.warning("campaign %s was sending with nobody working on it: waking a worker", campaign.pk)
+            audit(campaign, None, "revive")
+            revived.append(campaign.pk)
+    for pk in revived:
+        wake_workers(pk, 1)
+    return revived
 
 
 def _transition(campaign: Campaign, user: Any, action: str, frm: tuple[str, ...], to: str) -> None:
@@ -132,9 +232,11 @@ def pause(*, campaign: Campaign, user: Any) -> None:
 
 def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None:
     """After a pause, or after a halt once the operator has fixed the content; delivered people are not sent again."""
-    campaign.refresh_from_db()
+    campaign = Campaign.objects.select_related("account", "template").get(pk=campaign.pk)
     if campaign.state == Campaign.State.HALTED and (errors := content_errors(campaign)):
         raise CampaignError(errors[0].message)
+    if needs_reapproval(campaign):
+        raise CampaignError("内容在审核后被修改过：需要另一位审核人重新审核后才能继续发送。")
     with transaction.atomic():
         changed = Campaign.objects.filter(
             pk=campaign.pk, state__in=(Campaign.State.PAUSED, Campaign.State.HALTED)
@@ -147,7 +249,7 @@ def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None
         )
         if not changed:
             raise CampaignError("只有已暂停或已自动停止的通知可以继续。")
-        audit(campaign, user, "resume")
+        audit(campaign, user, "resume", digest=Campaign.snapshot_digest(campaign.snapshot()))
         transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
 
 

@@ -29,6 +29,7 @@ def start_due_campaigns() -> None:
     from wxnotify.campaigns import services
 
     expire_leases()
+    services.revive_stalled()
     now = timezone.now()
     for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_reason=QUIET_REASON).select_related(
         "account"

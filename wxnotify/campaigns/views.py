@@ -8,10 +8,9 @@ import logging
 from collections.abc import Iterator
 
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -31,15 +30,36 @@ from wxnotify.subscriptions.models import Template
 log = logging.getLogger(__name__)
 
 
+def with_counts(campaigns: list[Campaign]) -> list[Campaign]:
+    """Delivery counts per state for one page of campaigns, in one grouped query (not for every campaign
+    the account ever sent: a list stays as fast after years of sends)."""
+    counts: dict[int, dict[str, int]] = {c.pk: {} for c in campaigns}
+    for row in (
+        Delivery.objects.filter(campaign_id__in=list(counts))
+        .values("campaign_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        counts[row["campaign_id"]][row["state"]] = row["n"]
+    widest = max((sum(c.values()) for c in counts.values()), default=0) or 1
+    for campaign in campaigns:
+        by_state = counts[campaign.pk]
+        campaign.counts = {state: by_state.get(state, 0) for state in Delivery.State.values}  # type: ignore[attr-defined]
+        campaign.total = sum(by_state.values())  # type: ignore[attr-defined]
+        campaign.sent = by_state.get(Delivery.State.SENT, 0)  # type: ignore[attr-defined]
+        # Bar widths (percent of the widest send on the page) for the side-by-side chart.
+        campaign.bars = [  # type: ignore[attr-defined]
+            (state, round(100 * by_state.get(state, 0) / widest, 2))
+            for state in (Delivery.State.SENT, Delivery.State.FAILED, Delivery.State.SKIPPED, Delivery.State.UNKNOWN)
+        ]
+    return campaigns
+
+
 @account_required()
 def campaign_list(request: HttpRequest) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
-    campaigns = (
-        Campaign.objects.filter(account=account)
-        .select_related("template")
-        .annotate(total=Count("deliveries"), sent=Count("deliveries", filter=Q(deliveries__state=Delivery.State.SENT)))
-    )
-    return render(request, "campaigns/list.html", {"campaigns": campaigns})
+    page = keyset_page(request, Campaign.objects.filter(account=account).select_related("template"))
+    return render(request, "campaigns/list.html", {"campaigns": with_counts(page.rows), "page": page})
 
 
 @account_required("operate")
@@ -59,8 +79,9 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
     )
     if request.method == "POST" and "save" in request.POST and form.is_valid():
         campaign = form.save()
-        if not campaign.created_by_id:
-            Campaign.objects.filter(pk=campaign.pk).update(created_by=request.user)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            created_by=campaign.created_by or request.user, edited_by=request.user
+        )
         messages.success(request, _("通知已保存。"))
         return redirect("campaigns:detail", pk=campaign.pk)
     context = {
@@ -92,7 +113,9 @@ def _quota(campaign: Campaign) -> dict[str, int] | None:
 @account_required()
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
-    campaign = get_object_or_404(Campaign.objects.select_related("template", "activity"), pk=pk, account=account)
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("template", "activity", "account", "source_campaign"), pk=pk, account=account
+    )
     progress = services.progress(campaign)
     context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
     if request.GET.get("partial") == "progress":
@@ -103,16 +126,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Campaign.State.SCHEDULED,
         Campaign.State.AWAITING_APPROVAL,
     ):
-        eligible = services.audience(campaign).count()
-        rate = settings.WXNOTIFY_SEND_RATE
-        context["preflight"] = {
-            "eligible": eligible,
-            "estimated_seconds": round(eligible / rate, 1) if rate else None,
-            "rate": rate,
-            "quota": _quota(campaign),
-            "errors": services.content_errors(campaign),
-        }
+        context["preflight"] = services.preflight(campaign) | {"quota": _quota(campaign)}
     context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
+    context["needs_reapproval"] = services.needs_reapproval(campaign)
     context["previewers"] = services.previewer_status(campaign)
     context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
     return render(request, "campaigns/detail.html", context)
@@ -240,18 +256,11 @@ def campaign_log_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def template_history(request: HttpRequest, pk: int) -> HttpResponse:
     """L2: every send of one template over time, side by side."""
     template = get_object_or_404(Template, pk=pk, account=request.account)  # type: ignore[attr-defined]
-    campaigns = (
-        Campaign.objects.filter(template=template)
-        .exclude(state=Campaign.State.DRAFT)
-        .annotate(
-            total=Count("deliveries"),
-            sent=Count("deliveries", filter=Q(deliveries__state=Delivery.State.SENT)),
-            failed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.FAILED)),
-            skipped=Count("deliveries", filter=Q(deliveries__state=Delivery.State.SKIPPED)),
-        )
-        .order_by("-started_at", "-id")
-    )
-    return render(request, "campaigns/history.html", {"template": template, "campaigns": campaigns})
+    # Newest first (ids grow with time); previews are not sends to compare.
+    sends = Campaign.objects.filter(template=template).exclude(state=Campaign.State.DRAFT)
+    page = keyset_page(request, sends.exclude(audience=Campaign.Audience.PREVIEWERS))
+    context = {"template": template, "campaigns": with_counts(page.rows), "page": page}
+    return render(request, "campaigns/history.html", context)
 
 
 @account_required()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from wechat.keywords import KeywordProblem, check_value
+from wechat.keywords import KeywordProblem, check_one_time, check_value
 
 RULE_HINTS = {
     "thing": gettext_noop("20 个以内字符"),
@@ -27,6 +27,8 @@ RULE_HINTS = {
     "car_number": gettext_noop("8 位以内车牌号"),
     "name": gettext_noop("10 个以内汉字或 20 个以内字母"),
     "phrase": gettext_noop("5 个以内汉字"),
+    "title": gettext_noop("15 个以内字符"),
+    "content": gettext_noop("200 个以内字符"),
 }
 
 
@@ -58,3 +60,9 @@ def validate_fields(keywords: list[dict[str, str]], values: Mapping[str, str]) -
         if problem is not None:
             errors.append(FieldError(keyword["key"], keyword["name"], explain(problem, keyword["name"])))
     return errors
+
+
+def validate_one_time(title: str, content: str) -> list[FieldError]:
+    """The older one-time subscription message: a title and one free text, as `template/subscribe` checks them."""
+    names = {"title": _("标题"), "content": _("内容")}
+    return [FieldError(p.key, names[p.key], explain(p, names[p.key])) for p in check_one_time(title, content)]

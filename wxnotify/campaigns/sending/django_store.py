@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
 from wxnotify.campaigns.sending.ports import Content, Job, Outcome, Policy, Result, RunState
+from wxnotify.followers.models import Follower
 from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
 
 QUIET_REASON = "quiet hours: waiting until they end"
@@ -30,6 +32,18 @@ RUN_STATES: dict[str, RunState] = {
     Campaign.State.CANCELLED: RunState.CANCELLED,
     Campaign.State.COMPLETED: RunState.COMPLETED,
 }
+
+
+@dataclass(frozen=True)
+class Target:
+    template_pk: int
+    kind: int
+    account_id: int
+    skip_unfollowed: bool
+
+    @property
+    def legacy(self) -> bool:
+        return self.kind == Template.Kind.LEGACY_ONE_TIME
 
 
 def backoff(attempts: int, errcode: int | None) -> timedelta:
@@ -56,7 +70,7 @@ def expire_leases(campaign_id: int | None = None) -> int:
 
 class DjangoStore:
     def __init__(self) -> None:
-        self._templates: dict[int, tuple[int, int]] = {}  # campaign → (template pk, kind)
+        self._targets: dict[int, Target] = {}  # campaign → what claiming needs to know, read once
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -67,12 +81,13 @@ class DjangoStore:
     async def content(self, campaign_id: int) -> Content:
         campaign = await Campaign.objects.select_related("template").aget(pk=campaign_id)
         snapshot = campaign.approved_snapshot or campaign.snapshot()
-        self._templates[campaign_id] = (campaign.template_id, campaign.template.kind)
+        legacy = campaign.template.kind == Template.Kind.LEGACY_ONE_TIME
         return Content(
             template_id=snapshot["template_id"],
             data=snapshot["data"],
             page=snapshot.get("page") or "",
             miniprogram=snapshot.get("miniprogram"),
+            one_time_title=snapshot.get("title", "") if legacy else None,
         )
 
     async def policy(self, campaign_id: int) -> Policy:
@@ -100,24 +115,44 @@ class DjangoStore:
         )
         if not rows:
             return []
-        template_pk, _ = self._template(campaign_id)
-        receivable = set(
+        target = self._target(campaign_id)
+        openids = [o for _, o in rows]
+        # Credits are checked again now: a patient may have switched the template off since the start.
+        scenes = dict(
             Subscription.objects.filter(
-                Subscription.current_q(), template_id=template_pk, openid__in=[o for _, o in rows]
-            ).values_list("openid", flat=True)
+                Subscription.current_q(), template_id=target.template_pk, openid__in=openids
+            ).values_list("openid", "legacy_scenes")
         )
-        skip = [i for i, o in rows if o not in receivable]
-        jobs = [Job(i, o) for i, o in rows if o in receivable]
-        if skip:  # no credit: never sent to WeChat, which would only answer 43101
-            Delivery.objects.filter(id__in=skip).update(
-                state=Delivery.State.SKIPPED, errmsg="no subscription credit", finished_at=now
+        gone: set[str] = set()
+        if target.skip_unfollowed:
+            gone = set(
+                Follower.objects.filter(
+                    account_id=target.account_id, is_following=False, openid__in=openids
+                ).values_list("openid", flat=True)
             )
-        Delivery.objects.filter(id__in=[j.delivery_id for j in jobs]).update(
-            state=Delivery.State.CLAIMED,
-            worker=worker[:64],
-            lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=F("attempts") + 1,
-        )
+        skips = {
+            "no subscription credit": [i for i, o in rows if o not in scenes],
+            "unfollowed": [i for i, o in rows if o in scenes and o in gone],
+        }
+        for reason, ids in skips.items():  # never sent to WeChat, which would only answer 43101
+            if ids:
+                Delivery.objects.filter(id__in=ids).update(state=Delivery.State.SKIPPED, errmsg=reason, finished_at=now)
+        jobs = [
+            Job(i, o, scene=(scenes[o] or [0])[0] if target.legacy else None)
+            for i, o in rows
+            if o in scenes and o not in gone
+        ]
+        by_scene: dict[int | None, list[int]] = defaultdict(list)
+        for job in jobs:
+            by_scene[job.scene].append(job.delivery_id)
+        for scene, ids in by_scene.items():
+            Delivery.objects.filter(id__in=ids).update(
+                state=Delivery.State.CLAIMED,
+                worker=worker[:64],
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=F("attempts") + 1,
+                scene=scene,
+            )
         return jobs
 
     async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
@@ -158,13 +193,16 @@ class DjangoStore:
                 )
         return min(limit, max(room, 0))
 
-    def _template(self, campaign_id: int) -> tuple[int, int]:
-        if campaign_id not in self._templates:
-            template_pk, kind = (
-                Campaign.objects.filter(pk=campaign_id).values_list("template_id", "template__kind").get()
+    def _target(self, campaign_id: int) -> Target:
+        if campaign_id not in self._targets:
+            campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+            self._targets[campaign_id] = Target(
+                template_pk=campaign.template_id,
+                kind=campaign.template.kind,
+                account_id=campaign.account_id,
+                skip_unfollowed=campaign.skips_unfollowed,
             )
-            self._templates[campaign_id] = (template_pk, kind)
-        return self._templates[campaign_id]
+        return self._targets[campaign_id]
 
     # --- results --------------------------------------------------------------------------
 
@@ -174,7 +212,8 @@ class DjangoStore:
     @transaction.atomic
     def _complete(self, campaign_id: int, results: Sequence[Result], policy: Policy) -> None:
         now = timezone.now()
-        template_pk, kind = self._template(campaign_id)
+        target = self._target(campaign_id)
+        template_pk, kind = target.template_pk, target.kind
         by_outcome: dict[Outcome, list[Result]] = defaultdict(list)
         for r in results:
             by_outcome[r.outcome].append(r)
@@ -203,7 +242,9 @@ class DjangoStore:
             Delivery.objects.bulk_update(
                 rows, ["state", "msgid", "errcode", "errmsg", "finished_at", "lease_until"], batch_size=500
             )
-            if kind != Template.Kind.LONG_TERM and fresh:  # a delivered one-time notification uses one credit
+            if target.legacy and fresh:
+                self._use_scenes(template_pk, fresh)
+            elif kind != Template.Kind.LONG_TERM and fresh:  # a delivered one-time notification uses one credit
                 Subscription.objects.filter(
                     template_id=template_pk, openid__in=[r.openid for r in fresh], credits__gt=0
                 ).update(credits=F("credits") - 1)
@@ -212,7 +253,7 @@ class DjangoStore:
         refused = [r.openid for r in by_outcome[Outcome.RECIPIENT] if r.errcode == 43101]
         if refused:  # WeChat says they cannot receive: our ledger agrees from now on
             Subscription.objects.filter(template_id=template_pk, openid__in=refused).update(
-                credits=0, long_term_on=False
+                credits=0, long_term_on=False, legacy_scenes=[]
             )
             account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
             SubscriptionEvent.objects.bulk_create(
@@ -254,6 +295,18 @@ class DjangoStore:
                     lease_until=None,
                     next_attempt_at=now + backoff(n, errcode),
                 )
+
+    @staticmethod
+    def _use_scenes(template_pk: int, sent: Sequence[Result]) -> None:
+        """Older one-time message: each authorised scene allows one send; the one used is gone."""
+        used = dict(Delivery.objects.filter(id__in=[r.delivery_id for r in sent]).values_list("openid", "scene"))
+        rows = list(Subscription.objects.filter(template_id=template_pk, openid__in=list(used)))
+        for row in rows:
+            scenes = list(row.legacy_scenes)
+            if used[row.openid] in scenes:
+                scenes.remove(used[row.openid])
+            row.legacy_scenes, row.credits = scenes, len(scenes)
+        Subscription.objects.bulk_update(rows, ["legacy_scenes", "credits"], batch_size=500)
 
     @staticmethod
     def _by_code(results: Sequence[Result], **fields: Any) -> None:

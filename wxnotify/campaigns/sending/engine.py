@@ -157,7 +157,7 @@ class Engine:
                     record(Result(job.delivery_id, job.openid, Outcome.RELEASED))
                     return
                 await ensure_started(job)
-                answer = await self.messenger.send(job.openid, content)
+                answer = await self.messenger.send(job.openid, content, scene=job.scene)
                 result = Result(
                     job.delivery_id, job.openid, answer.outcome, answer.errcode, answer.errmsg, answer.msgid
                 )

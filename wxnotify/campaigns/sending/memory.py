@@ -139,7 +139,7 @@ class ScriptedMessenger:
     in_flight: int = 0
     max_in_flight: int = 0
 
-    async def send(self, openid: str, content: Content) -> SendAnswer:
+    async def send(self, openid: str, content: Content, *, scene: int | None = None) -> SendAnswer:
         self.calls += 1
         n = self.calls
         self.in_flight += 1

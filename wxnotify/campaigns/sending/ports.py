@@ -16,12 +16,16 @@ class Content:
     data: Mapping[str, str]
     page: str = ""
     miniprogram: Mapping[str, str] | None = None
+    # Set only for the older one-time subscription message (`template/subscribe`): its title, and then
+    # `data` holds one "content" text and each job carries the scene the recipient authorised.
+    one_time_title: str | None = None
 
 
 @dataclass(frozen=True)
 class Job:
     delivery_id: int
     openid: str
+    scene: int | None = None  # older one-time subscription message only
 
 
 class Outcome(enum.StrEnum):
@@ -119,7 +123,7 @@ class DeliveryStore(Protocol):
 
 
 class Messenger(Protocol):
-    async def send(self, openid: str, content: Content) -> SendAnswer: ...
+    async def send(self, openid: str, content: Content, *, scene: int | None = None) -> SendAnswer: ...
 
 
 class RateLimiter(Protocol):

@@ -22,7 +22,7 @@ def worker_name() -> str:
 
 
 def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
-    rate = settings.WXNOTIFY_SEND_RATE
+    rate = account.send_rate or settings.WXNOTIFY_SEND_RATE  # per account: WeChat counts per AppID
     if redis is not None:  # shared by every worker on every machine
         return RedisWindowLimiter(redis, f"wxnotify:rate:{account.appid}", int(rate))
     return TokenBucket(rate, burst=max(1, int(rate // 10)))

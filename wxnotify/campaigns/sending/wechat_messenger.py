@@ -21,8 +21,19 @@ class WeChatMessenger:
     def __init__(self, client: WeChatClient) -> None:
         self.client = client
 
-    async def send(self, openid: str, content: Content) -> SendAnswer:
+    async def send(self, openid: str, content: Content, *, scene: int | None = None) -> SendAnswer:
         try:
+            if content.one_time_title is not None:  # the older one-time message: no msgid, no sent event
+                await self.client.send_one_time_subscribe(
+                    openid=openid,
+                    template_id=content.template_id,
+                    scene=scene if scene is not None else 0,
+                    title=content.one_time_title,
+                    content=content.data.get("content", ""),
+                    url=content.page or None,
+                    miniprogram=content.miniprogram,
+                )
+                return SendAnswer(Outcome.SENT, 0, "ok")
             msgid = await self.client.send_subscribe_message(
                 openid=openid,
                 template_id=content.template_id,
