@@ -31,7 +31,10 @@ from wechat.push import build_push
 from wechat.xmlcodec import render_message
 from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
 from wxnotify.callbacks.models import InboundMessage
+from wxnotify.campaigns import services
+from wxnotify.campaigns.models import Campaign
 from wxnotify.subscriptions.models import Activity, Template
+from wxnotify.subscriptions.validation import validate_fields
 
 DEMO = {
     "name": "瑞康医院（演示）",
@@ -153,6 +156,62 @@ def ensure_demo_activities(account: OfficialAccount) -> list[Activity]:
     return made
 
 
+def demo_fields(activity: Activity, template: Template) -> dict[str, str]:
+    """Field values for a notice about `activity`: its title and start time where the template has such
+    fields, the template's own example elsewhere (valid by construction)."""
+    example = dict(line.split(":", 1) for line in template.example.splitlines() if ":" in line)
+    values = {k["key"]: example.get(k["name"], "").strip() for k in template.keywords}
+    starts = timezone.localtime(activity.starts_at)
+    for k in template.keywords:
+        if k["rule"] == "time":
+            values[k["key"]] = f"{starts.year}年{starts.month}月{starts.day}日 {starts:%H:%M}"
+    first_thing = next((k["key"] for k in template.keywords if k["rule"] == "thing"), None)
+    if first_thing and activity.kind in ("live_lecture", "offline"):  # the lecture's or the event's name
+        values[first_thing] = activity.title.split(" · ")[0][:20]
+    if validate_fields(template.keywords, values):  # an unexpected template: its example as it is
+        values = {k["key"]: example.get(k["name"], "").strip() for k in template.keywords}
+    return values
+
+
+def ensure_demo_campaigns(account: OfficialAccount, base: str) -> Campaign | None:
+    """One notice per state an operator meets first: sent (through the running worker), awaiting
+    approval, scheduled. Returns the one being sent."""
+    if Campaign.objects.filter(account=account).exists():
+        return None
+    user = get_user_model().objects.get(username=DEMO_USER)
+    by_kind = {a.kind: a for a in Activity.objects.filter(account=account).prefetch_related("templates")}
+    made: dict[str, Campaign] = {}
+    for kind, name in [
+        ("live_lecture", "直播开始提醒"),
+        ("vaccine", "HPV疫苗到货通知"),
+        ("offline", "义诊活动提醒"),
+    ]:
+        activity = by_kind.get(kind)
+        template = activity.templates.first() if activity else None
+        if activity is None or template is None:
+            continue
+        made[kind] = Campaign.objects.create(
+            account=account,
+            name=f"{name}：{activity.title}"[:100],
+            template=template,
+            audience=Campaign.Audience.ACTIVITY,
+            activity=activity,
+            data=demo_fields(activity, template),
+            page=f"{base}/s/{activity.code}/",
+            created_by=user,
+            minutes_before_start=60 if kind == "offline" else None,
+        )
+    if "offline" in made:
+        services.schedule(campaign=made["offline"], user=user)
+    if "vaccine" in made:
+        Campaign.objects.filter(pk=made["vaccine"].pk).update(state=Campaign.State.AWAITING_APPROVAL)
+    sent = made.get("live_lecture")
+    if sent is not None:
+        services.approve(campaign=sent, user=user)
+        services.start(campaign=sent, user=user)  # the demo's worker process sends it
+    return sent
+
+
 def sim_call(base: str, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - the simulator on loopback
@@ -253,6 +312,17 @@ class Command(BaseCommand):
             for openid in rng.sample(openids[240:], k=rng.randrange(60, 160)):
                 path = f"/_sim/accounts/{account.appid}/patients/{openid}/popup"
                 sim_call(sim, "POST", path, {"choices": {template.template_id: "accept"}, "popup_scene": 2})
+        base = callback.split("/wechat/")[0]
+        sending = ensure_demo_campaigns(account, base)
+        if sending is not None:
+            self.stdout.write("sending the lecture notice through the worker ...")
+            for _ in range(120):
+                sending.refresh_from_db()
+                if sending.state not in (Campaign.State.SENDING, Campaign.State.APPROVED):
+                    break
+                time.sleep(0.5)
+            sent = services.progress(sending)["sent"]
+            self.stdout.write(f"  {sending.name}: {sending.get_state_display()}, {sent} sent")
 
     def patient_page(self, base: str, account: OfficialAccount) -> str:
         activity = (
