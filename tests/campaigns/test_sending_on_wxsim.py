@@ -84,6 +84,45 @@ def test_an_invalid_field_value_halts_before_reaching_anyone(sending):
     assert not Delivery.objects.exists()
 
 
+@pytest.mark.parametrize("cause", ["template deleted upstream (40037)", "WeChat stricter than our check (47003)"])
+def test_a_campaign_wide_error_from_wechat_halts_within_the_sends_in_flight(sending, client, cause):
+    """Our checks passed, WeChat still refuses everyone: the first answers halt it, the page says why."""
+    from tests.campaigns.test_console_pages import member
+    from wxnotify.accounts.wechat import account_api
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(400)
+    if "40037" in cause:
+
+        async def delete() -> None:
+            async with account_api(account) as api:
+                await api.client.delete_template(template_id=template.template_id)
+
+        asyncio.run(delete())
+    else:
+        sim.post(
+            "/_sim/faults",
+            {
+                "path": "/cgi-bin/message/subscribe/bizsend",
+                "errcode": 47003,
+                "errmsg": "argument invalid! data.thing3.value invalid",
+            },
+        )
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 2)
+    c.refresh_from_db()
+    code = 40037 if "40037" in cause else 47003
+    assert c.state == Campaign.State.HALTED and c.stop_errcode == code
+    calls = sim.get("/_sim/stats")["calls"]["/cgi-bin/message/subscribe/bizsend"]
+    assert calls == {str(code): calls[str(code)]} and calls[str(code)] <= 2 * CONFIG.concurrency
+    progress = services.progress(c)
+    assert progress["sent"] == 0 and progress["pending"] == 400  # nobody lost: all wait for the fix
+    member(client, account, "operator")
+    page = client.get(f"/campaigns/{c.pk}/").content.decode()
+    assert str(code) in page and "继续发送" in page
+
+
 def test_strict_mode_halts_on_the_first_refusal(sending):
     account, sim, template, subscribers, campaign = sending
     subscribers(200, product_only=1)  # WeChat will answer 43101 for the last one
@@ -173,6 +212,36 @@ def test_a_canary_goes_to_the_first_n_then_waits_for_continue(sending):
     assert services.progress(c)["sent"] == 20  # exactly the canary, even with two engines
     services.resume(campaign=c, user=None, workers=0)  # the operator looked at the first 20 and said "continue"
     run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == 120 and received["more_than_once"] == []
+
+
+def test_the_daily_quota_pauses_the_send_and_it_goes_on_after_midnight(sending):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wxnotify.campaigns import tasks
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(120)
+    sim.post("/_sim/quotas", {"daily": {"/cgi-bin/message/subscribe/bizsend": 80}})
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 2)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.PAUSED and c.stop_errcode == 45009
+    progress = services.progress(c)
+    assert progress["sent"] == 80 and progress["failed"] == 0 and progress["pending"] == 40  # nobody failed for it
+    tasks.start_due_campaigns.call_local()
+    c.refresh_from_db()
+    assert c.state == Campaign.State.PAUSED  # the same day: still waiting
+    sim.post("/_sim/clock", {"advance": 86400})  # WeChat's new day …
+    yesterday = timezone.now() - timedelta(days=1)
+    c.audit.filter(action="auto_paused").update(at=yesterday)  # … and ours: it stopped before midnight
+    tasks.start_due_campaigns.call_local()  # resumes; the queue runs inline in tests
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")

@@ -25,7 +25,8 @@ def send_campaign(campaign_id: int) -> str:
 
 @db_periodic_task(crontab(minute="*"))
 def start_due_campaigns() -> None:
-    """Scheduled sends start here (no far-future delays sit in the queue); lost leases become unknown."""
+    """Scheduled sends start here (no far-future delays sit in the queue); sends paused by quiet hours or
+    by the daily quota go on when those end; lost leases become unknown; sends nobody works on are revived."""
     from wxnotify.campaigns import services
 
     expire_leases()
@@ -35,6 +36,12 @@ def start_due_campaigns() -> None:
         "account"
     ):
         if not campaign.account.in_quiet_hours(now):
+            services.resume(campaign=campaign, user=None)
+    # WeChat's daily quota (45009) starts afresh at midnight, Beijing time: sends it stopped go on then.
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
+        stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
+        if stopped is not None and stopped < midnight:
             services.resume(campaign=campaign, user=None)
     for campaign in Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now):
         try:
