@@ -193,3 +193,29 @@ def test_lists_cost_the_same_queries_whatever_their_length(client, sending):
     assert [queries(u) for u in urls] == few
     history = client.get(urls[2]).content.decode()
     assert history.count('class="hbar"') == 32 and 'class="sent" style="width: 100' in history
+
+
+def test_compose_offers_the_mini_program_canary_and_relative_schedule(client, sending):
+    account, sim, template, subscribers, campaign = sending
+    member(client, account, "operator")
+    base = {"name": "到货", "template": template.pk, "audience": "template", "max_recipient_error_rate": 0.2}
+    url = f"/campaigns/new/?template={template.pk}"
+    page = client.post(
+        url,
+        base | fields(GOOD) | {"miniprogram_appid": "wx123", "canary_count": 10, "canary_percent": 5, "save": "1"},
+    ).content.decode()
+    assert "小程序需要同时填写" in page and "人数和百分比只填一个" in page and not Campaign.objects.exists()
+    client.post(
+        url,
+        base
+        | fields(GOOD)
+        | {
+            "miniprogram_appid": "wx0123456789abcdef",
+            "miniprogram_pagepath": "pages/vaccine/index?id=9",
+            "canary_percent": 5,
+            "save": "1",
+        },
+    )
+    c = Campaign.objects.get()
+    assert c.snapshot()["miniprogram"] == {"appid": "wx0123456789abcdef", "pagepath": "pages/vaccine/index?id=9"}
+    assert c.canary_percent == 5

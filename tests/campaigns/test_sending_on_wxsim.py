@@ -201,14 +201,15 @@ def test_retry_only_the_transient_failures(sending, settings):
     assert received["more_than_once"] == []
 
 
-def test_a_canary_goes_to_the_first_n_then_waits_for_continue(sending):
+@pytest.mark.parametrize("canary", [{"canary_count": 20}, {"canary_percent": 16}])  # 16% of 120 → 20
+def test_a_canary_goes_to_the_first_n_then_waits_for_continue(sending, canary):
     account, sim, template, subscribers, campaign = sending
     subscribers(120)
-    c = campaign(canary_count=20)
+    c = campaign(**canary)
     services.start(campaign=c, user=None, workers=0)
     run_engines(c.pk, 2)
     c.refresh_from_db()
-    assert c.state == Campaign.State.PAUSED and c.stop_reason.startswith("canary")
+    assert c.state == Campaign.State.PAUSED and c.stop_reason.startswith("canary") and c.canary_count == 20
     assert services.progress(c)["sent"] == 20  # exactly the canary, even with two engines
     services.resume(campaign=c, user=None, workers=0)  # the operator looked at the first 20 and said "continue"
     run_engines(c.pk, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -13,6 +14,8 @@ from wxnotify.campaigns.models import Campaign
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.services import ensure_legacy_template
 from wxnotify.subscriptions.validation import validate_fields, validate_one_time
+
+MINIPROGRAM_APPID = re.compile(r"wx[0-9a-f]{16}")
 
 
 class CampaignForm(forms.ModelForm):
@@ -30,11 +33,21 @@ class CampaignForm(forms.ModelForm):
             "source_campaign",
             "title",
             "page",
+            "miniprogram_appid",
+            "miniprogram_pagepath",
             "strict",
             "max_recipient_error_rate",
             "scheduled_at",
+            "minutes_before_start",
+            "canary_count",
+            "canary_percent",
             "include_unfollowed",
         ]
+        help_texts = {
+            "miniprogram_appid": _("填写后点击卡片打开小程序（需已关联本公众号）；不填则打开上面的网页。"),
+            "canary_count": _("先发给这么多人，确认无误后再点「继续发送」。"),
+            "minutes_before_start": _("与「定时发送」二选一。"),
+        }
         widgets = {"scheduled_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
     def __init__(self, *args: Any, account: OfficialAccount, **kwargs: Any) -> None:
@@ -86,6 +99,15 @@ class CampaignForm(forms.ModelForm):
         audience = data.get("audience")
         if data.get("minutes_before_start") is not None and not data.get("activity"):
             self.add_error("activity", _("「活动开始前」定时需要选择活动。"))
+        if data.get("canary_count") and data.get("canary_percent"):
+            self.add_error("canary_percent", _("人数和百分比只填一个。"))
+        if data.get("scheduled_at") and data.get("minutes_before_start") is not None:
+            self.add_error("minutes_before_start", _("「定时发送」和「活动开始前」只选一个。"))
+        appid, pagepath = data.get("miniprogram_appid"), data.get("miniprogram_pagepath")
+        if bool(appid) != bool(pagepath):
+            self.add_error("miniprogram_pagepath", _("小程序需要同时填写 AppID 和页面路径。"))
+        elif appid and not MINIPROGRAM_APPID.fullmatch(appid):
+            self.add_error("miniprogram_appid", _("小程序 AppID 以 wx 开头，共 18 位。"))
         if audience == Campaign.Audience.ACTIVITY and not data.get("activity"):
             self.add_error("activity", _("请选择活动。"))
         if audience in (Campaign.Audience.REACHED_BY, Campaign.Audience.NOT_YET_SENT) and not data.get(

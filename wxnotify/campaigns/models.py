@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,13 @@ class Campaign(models.Model):
     strict = models.BooleanField(_("严格模式（任何失败即停止）"), default=False)
     # Canary: send to the first N, then pause until an operator says "continue" (resume).
     canary_count = models.PositiveIntegerField(_("先发送给多少人后暂停确认"), null=True, blank=True)
+    # … or to the first x% of the audience, turned into canary_count when the send starts.
+    canary_percent = models.PositiveSmallIntegerField(
+        _("先发送给百分之多少的人后暂停确认"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+    )
     canary_released = models.BooleanField(default=False)
     max_recipient_error_rate = models.FloatField(_("接收人失败率上限"), default=0.2)
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.DRAFT)

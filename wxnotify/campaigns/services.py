@@ -4,6 +4,7 @@ Each action an operator takes is written to the audit log."""
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -165,6 +166,9 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
         if campaign.approved_snapshot and campaign.approved_snapshot != campaign.snapshot():
             raise CampaignError("内容在审核后被修改过，请重新审核。")
         openids = list(audience(campaign))
+        if campaign.canary_percent and not campaign.canary_count:  # x% of the audience, fixed now with it
+            campaign.canary_count = max(1, math.ceil(len(openids) * campaign.canary_percent / 100))
+            Campaign.objects.filter(pk=campaign.pk).update(canary_count=campaign.canary_count)
         for start_at in range(0, len(openids), MATERIALISE_CHUNK):
             Delivery.objects.bulk_create(
                 [Delivery(campaign=campaign, openid=o) for o in openids[start_at : start_at + MATERIALISE_CHUNK]],
