@@ -215,13 +215,14 @@ def test_a_crash_leaves_only_started_deliveries_unknown():
     async def main():
         engine = Engine(store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=8))
         task = asyncio.create_task(engine.run(1, worker="doomed"))
-        await asyncio.sleep(0.12)
-        task.cancel()  # the process dies mid-batch: nothing is written back
+        while store.by_state()["sent"] < 8:  # answers are written back while the batch goes on …
+            await asyncio.sleep(0.005)
+        task.cancel()  # … then the process dies mid-batch: nothing more is written back
 
     asyncio.run(main())
     store.expire()
     states = store.by_state()
-    assert states["sent"] >= 8  # answers were written back while the batch went on
+    assert states["pending"] > 0  # claimed but never started: queued again, not unknown
     assert states["unknown"] <= 8 + 2 * 2
     assert states["sent"] + states["unknown"] + states["pending"] == 400
     assert store.started_marks >= 1
@@ -232,3 +233,30 @@ def test_a_long_batch_keeps_its_lease():
     config = EngineConfig(batch_size=60, concurrency=2, lease_seconds=0.06, state_check_seconds=0.005)
     run(store, ScriptedMessenger(delay=0.01), config=config)  # 60 × 10 ms / 2 = 0.3 s: five leases long
     assert store.renewals >= 3 and store.by_state() == {"sent": 60}
+
+
+def test_a_store_write_that_finds_sqlite_locked_is_retried_whole_not_crashing_the_worker():
+    from django.db import OperationalError
+
+    from wxnotify.campaigns.sending import django_store
+
+    calls = []
+
+    @django_store.patiently
+    def write(n):
+        calls.append(n)
+        if len(calls) < 3:
+            raise OperationalError("database is locked")
+        return n * 2
+
+    assert write(21) == 42 and calls == [21, 21, 21]
+
+    @django_store.patiently
+    def broken():
+        calls.append("broken")
+        raise OperationalError("no such table: campaigns_delivery")
+
+    calls.clear()
+    with pytest.raises(OperationalError, match="no such table"):
+        broken()
+    assert calls == ["broken"]  # anything but a lock is not retried

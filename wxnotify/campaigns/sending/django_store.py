@@ -7,15 +7,18 @@ guarantee at embedded scale. Results go back in a handful of set-based statement
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -24,6 +27,9 @@ from wxnotify.campaigns.sending.ports import Content, Job, Outcome, Policy, Resu
 from wxnotify.followers.models import Follower
 from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
 
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 QUIET_REASON = "quiet hours: waiting until they end"
 RUN_STATES: dict[str, RunState] = {
     Campaign.State.SENDING: RunState.SENDING,
@@ -32,6 +38,29 @@ RUN_STATES: dict[str, RunState] = {
     Campaign.State.CANCELLED: RunState.CANCELLED,
     Campaign.State.COMPLETED: RunState.COMPLETED,
 }
+
+
+LOCK_RETRIES = 6
+
+
+def patiently(fn: Callable[P, R]) -> Callable[P, R]:
+    """SQLite lets one writer in at a time; with several busy workers on two cores a writer can wait past
+    busy_timeout. Each store write is one transaction, so it is retried whole instead of crashing the
+    worker (which would turn its sends in flight into "unknown"). PostgreSQL never raises this."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as error:
+                if "locked" not in str(error) or attempt == LOCK_RETRIES - 1:
+                    raise
+                log.warning("%s: database is locked, retrying (%d)", fn.__name__, attempt + 1)
+                time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -99,6 +128,7 @@ class DjangoStore:
     async def claim(self, campaign_id: int, *, worker: str, limit: int, lease_seconds: float) -> list[Job]:
         return await sync_to_async(self._claim)(campaign_id, worker, limit, lease_seconds)
 
+    @patiently
     @transaction.atomic
     def _claim(self, campaign_id: int, worker: str, limit: int, lease_seconds: float) -> list[Job]:
         now = timezone.now()
@@ -156,12 +186,20 @@ class DjangoStore:
         return jobs
 
     async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
-        await Delivery.objects.filter(
-            id__in=list(delivery_ids), state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
-        ).aupdate(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
+        await sync_to_async(self._renew_lease)(list(delivery_ids), lease_seconds)
+
+    @patiently
+    def _renew_lease(self, delivery_ids: list[int], lease_seconds: float) -> None:
+        Delivery.objects.filter(id__in=delivery_ids, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]).update(
+            lease_until=timezone.now() + timedelta(seconds=lease_seconds)
+        )
 
     async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
-        await Delivery.objects.filter(id__in=list(delivery_ids)).aupdate(
+        await sync_to_async(self._mark_started)(list(delivery_ids))
+
+    @patiently
+    def _mark_started(self, delivery_ids: list[int]) -> None:
+        Delivery.objects.filter(id__in=delivery_ids).update(
             state=Delivery.State.SENDING, attempt_started_at=timezone.now()
         )
 
@@ -209,6 +247,7 @@ class DjangoStore:
     async def complete(self, campaign_id: int, results: Sequence[Result], *, policy: Policy) -> None:
         await sync_to_async(self._complete)(campaign_id, results, policy)
 
+    @patiently
     @transaction.atomic
     def _complete(self, campaign_id: int, results: Sequence[Result], policy: Policy) -> None:
         now = timezone.now()
@@ -327,6 +366,7 @@ class DjangoStore:
     async def pause_for_quota(self, campaign_id: int, *, reason: str) -> None:
         await sync_to_async(self._stop)(campaign_id, Campaign.State.PAUSED, reason, 45009)
 
+    @patiently
     @transaction.atomic
     def _stop(self, campaign_id: int, state: str, reason: str, errcode: int | None) -> None:
         changed = Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
@@ -344,6 +384,7 @@ class DjangoStore:
     async def finish_if_done(self, campaign_id: int) -> bool:
         return await sync_to_async(self._finish_if_done)(campaign_id)
 
+    @patiently
     @transaction.atomic
     def _finish_if_done(self, campaign_id: int) -> bool:
         busy = Delivery.objects.filter(
