@@ -219,3 +219,30 @@ def test_compose_offers_the_mini_program_canary_and_relative_schedule(client, se
     c = Campaign.objects.get()
     assert c.snapshot()["miniprogram"] == {"appid": "wx0123456789abcdef", "pagepath": "pages/vaccine/index?id=9"}
     assert c.canary_percent == 5
+
+
+def test_the_audit_log_shows_who_did_what_and_what_the_system_did(client, sending):
+    from wxnotify.campaigns import services
+
+    account, sim, template, subscribers, campaign = sending
+    approver = member(client, account, "approver")
+    c = campaign()
+    services.approve(campaign=c, user=approver)
+    Campaign.objects.filter(pk=c.pk).update(state=Campaign.State.SENDING)
+    services.pause(campaign=c, user=approver)
+    AuditEntry.objects.create(
+        account=account, campaign=c, action="auto_halted", detail={"reason": "45168: keyword in blacklist"}
+    )
+    other = campaign(name="别的公众号看不到")  # entries are per account: another account's stay out
+    other_account = type(account).objects.create(
+        name="另一家医院", appid="wx00000000000other", original_id="gh_000000other", app_secret="x", callback_token="y"
+    )
+    AuditEntry.objects.create(account=other_account, campaign=other, action="cancel")
+    page = client.get("/campaigns/audit/").content.decode()
+    assert page.count("<tr data-audit=") == 3 and "别的公众号看不到" not in page
+    assert "审核通过" in page and "暂停" in page and approver.username in page
+    assert "自动停止" in page and "系统" in page and "45168: keyword in blacklist" in page
+    only = client.get("/campaigns/audit/?action=pause").content.decode()
+    assert only.count("<tr data-audit=") == 1 and 'data-audit="pause"' in only
+    detail = client.get(f"/campaigns/{c.pk}/").content.decode()
+    assert detail.count("<tr data-audit=") == 3

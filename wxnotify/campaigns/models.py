@@ -169,6 +169,21 @@ class Previewer(models.Model):
 class AuditEntry(models.Model):
     """Every send, approval, pause, resume and cancel (P2): who, what, when."""
 
+    ACTIONS = {  # what the log shows for each action; automatic ones have no user
+        "approve": _("审核通过"),
+        "send": _("开始发送"),
+        "schedule": _("定时发送"),
+        "preview": _("发送预览"),
+        "pause": _("暂停"),
+        "resume": _("继续发送"),
+        "cancel": _("取消发送"),
+        "retry_unknown": _("重发结果未知的"),
+        "retry_failed_transient": _("重发因临时故障失败的"),
+        "auto_halted": _("自动停止"),
+        "auto_paused": _("自动暂停"),
+        "revive": _("无进程在发送，已自动唤醒"),
+    }
+
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="audit_entries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     action = models.CharField(max_length=32)
@@ -181,3 +196,16 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"
+
+    @property
+    def label(self) -> str:
+        return str(self.ACTIONS.get(self.action, self.action))
+
+    @property
+    def summary(self) -> str:
+        """The detail in a line: recipients, reason, scheduled time, how many retried."""
+        d = self.detail or {}
+        parts = [str(d[k]) for k in ("reason", "recipients", "deliveries", "at") if d.get(k) not in (None, "")]
+        if d.get("digest"):
+            parts.append(f"#{str(d['digest'])[:8]}")  # which approved content (snapshot digest)
+        return " · ".join(parts)

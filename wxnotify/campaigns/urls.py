@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_compose, name="new"),
     path("previewers/", views.previewers, name="previewers"),
+    path("audit/", views.audit_log, name="audit"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_compose, name="edit"),
     path("<int:pk>/log/", views.campaign_log, name="log"),

@@ -22,7 +22,7 @@ from wxnotify.accounts.access import PERMISSIONS, account_required
 from wxnotify.accounts.wechat import account_api
 from wxnotify.campaigns import services
 from wxnotify.campaigns.forms import CampaignForm
-from wxnotify.campaigns.models import Campaign, Delivery, Previewer
+from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
 from wxnotify.console.paging import keyset_page
 from wxnotify.subscriptions.models import Template
@@ -129,6 +129,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["preflight"] = services.preflight(campaign) | {"quota": _quota(campaign)}
     context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
     context["needs_reapproval"] = services.needs_reapproval(campaign)
+    context["audit"] = campaign.audit.select_related("user").order_by("-at", "-id")[:20]
     context["previewers"] = services.previewer_status(campaign)
     context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
     return render(request, "campaigns/detail.html", context)
@@ -261,6 +262,18 @@ def template_history(request: HttpRequest, pk: int) -> HttpResponse:
     page = keyset_page(request, sends.exclude(audience=Campaign.Audience.PREVIEWERS))
     context = {"template": template, "campaigns": with_counts(page.rows), "page": page}
     return render(request, "campaigns/history.html", context)
+
+
+@account_required()
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """P2: who sent, approved, paused, resumed or cancelled what, and what the system did by itself."""
+    entries = AuditEntry.objects.filter(account=request.account).select_related("user", "campaign")  # type: ignore[attr-defined]
+    action = request.GET.get("action", "")
+    if action in AuditEntry.ACTIONS:
+        entries = entries.filter(action=action)
+    page = keyset_page(request, entries)
+    context = {"page": page, "entries": page.rows, "actions": AuditEntry.ACTIONS.items(), "action": action}
+    return render(request, "campaigns/audit.html", context)
 
 
 @account_required()
