@@ -247,3 +247,33 @@ def test_the_daily_quota_pauses_the_send_and_it_goes_on_after_midnight(sending):
     assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 120 and received["more_than_once"] == []
+
+
+def test_a_worker_whose_lease_ran_out_neither_sends_nor_overwrites_what_another_took(sending):
+    """A worker stalls past its lease (CPU starved, a long GC pause); another takes its rows and sends
+    them. When the first wakes up it must not send them again nor write its stale view over theirs."""
+    import time
+
+    from wxnotify.campaigns.sending.django_store import DjangoStore
+    from wxnotify.campaigns.sending.ports import Outcome, Policy, Result
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(3)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    slow, fast = DjangoStore(), DjangoStore()
+    stale = asyncio.run(slow.claim(c.pk, worker="slow", limit=10, lease_seconds=0.01))
+    assert len(stale) == 3
+    time.sleep(0.05)  # the slow worker's lease runs out
+    taken = asyncio.run(fast.claim(c.pk, worker="fast", limit=10, lease_seconds=60))
+    assert sorted(j.delivery_id for j in taken) == sorted(j.delivery_id for j in stale)
+    ids = [j.delivery_id for j in stale]
+    assert asyncio.run(slow.mark_started(c.pk, ids)) == set()  # not ours any more: nothing is sent
+    assert asyncio.run(fast.mark_started(c.pk, ids)) == set(ids)
+    sent = [Result(j.delivery_id, j.openid, Outcome.SENT, 0, "ok", 900 + i) for i, j in enumerate(taken)]
+    asyncio.run(fast.complete(c.pk, sent, policy=Policy()))
+    released = [Result(j.delivery_id, j.openid, Outcome.RELEASED) for j in stale]
+    asyncio.run(slow.complete(c.pk, released, policy=Policy()))  # its stale view of the batch
+    rows = list(Delivery.objects.filter(campaign=c).values_list("state", "worker", "attempts"))
+    assert rows == [("sent", "fast", 1)] * 3
+    assert asyncio.run(fast.finish_if_done(c.pk))

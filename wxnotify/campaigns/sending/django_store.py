@@ -40,6 +40,8 @@ RUN_STATES: dict[str, RunState] = {
 }
 
 
+# A worker's own rows: claimed, started, or started and then given up on ("unknown") when its lease ran out.
+HELD = (Delivery.State.CLAIMED, Delivery.State.SENDING, Delivery.State.UNKNOWN)
 LOCK_RETRIES = 6
 
 
@@ -100,6 +102,7 @@ def expire_leases(campaign_id: int | None = None) -> int:
 class DjangoStore:
     def __init__(self) -> None:
         self._targets: dict[int, Target] = {}  # campaign → what claiming needs to know, read once
+        self._worker = ""  # the name this store claims under (one store per engine)
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class DjangoStore:
     @transaction.atomic
     def _claim(self, campaign_id: int, worker: str, limit: int, lease_seconds: float) -> list[Job]:
         now = timezone.now()
+        self._worker = worker[:64]
         expire_leases(campaign_id)
         limit = self._canary_room(campaign_id, limit)
         if limit <= 0 or self._quiet(campaign_id, now):
@@ -178,7 +182,7 @@ class DjangoStore:
         for scene, ids in by_scene.items():
             Delivery.objects.filter(id__in=ids).update(
                 state=Delivery.State.CLAIMED,
-                worker=worker[:64],
+                worker=self._worker,
                 lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=F("attempts") + 1,
                 scene=scene,
@@ -190,18 +194,25 @@ class DjangoStore:
 
     @patiently
     def _renew_lease(self, delivery_ids: list[int], lease_seconds: float) -> None:
-        Delivery.objects.filter(id__in=delivery_ids, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]).update(
-            lease_until=timezone.now() + timedelta(seconds=lease_seconds)
-        )
+        Delivery.objects.filter(
+            id__in=delivery_ids, worker=self._worker, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
+        ).update(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
 
-    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
-        await sync_to_async(self._mark_started)(list(delivery_ids))
+    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> set[int]:
+        return await sync_to_async(self._mark_started)(list(delivery_ids))
 
     @patiently
-    def _mark_started(self, delivery_ids: list[int]) -> None:
-        Delivery.objects.filter(id__in=delivery_ids).update(
-            state=Delivery.State.SENDING, attempt_started_at=timezone.now()
+    @transaction.atomic
+    def _mark_started(self, delivery_ids: list[int]) -> set[int]:
+        """Only rows still claimed by this worker start: if its lease ran out (a long stall) and another
+        worker took a row, sending it here too would deliver it twice."""
+        mine = list(
+            Delivery.objects.filter(id__in=delivery_ids, worker=self._worker, state=Delivery.State.CLAIMED)
+            .select_for_update()
+            .values_list("id", flat=True)
         )
+        Delivery.objects.filter(id__in=mine).update(state=Delivery.State.SENDING, attempt_started_at=timezone.now())
+        return set(mine)
 
     def _quiet(self, campaign_id: int, now: Any) -> bool:
         """In the account's quiet hours the send waits (paused; the minute task resumes it afterwards)."""
@@ -253,19 +264,22 @@ class DjangoStore:
         now = timezone.now()
         target = self._target(campaign_id)
         template_pk, kind = target.template_pk, target.kind
+        # Only rows this worker still holds are written: one already settled by WeChat's delivery report
+        # (handlers.on_sent) is counted once, and one whose lease ran out before it was started belongs
+        # to whichever worker took it since (its "sent" or "released" must not overwrite theirs).
+        held = set(
+            Delivery.objects.filter(
+                id__in=[r.delivery_id for r in results], worker=self._worker, state__in=HELD
+            ).values_list("id", flat=True)
+        )
         by_outcome: dict[Outcome, list[Result]] = defaultdict(list)
         for r in results:
-            by_outcome[r.outcome].append(r)
+            if r.delivery_id in held:
+                by_outcome[r.outcome].append(r)
 
         sent = by_outcome[Outcome.SENT]
         if sent:
-            # WeChat's delivery report may have settled some already (see handlers.on_sent): count each once.
-            settled = set(
-                Delivery.objects.filter(id__in=[r.delivery_id for r in sent], state=Delivery.State.SENT).values_list(
-                    "id", flat=True
-                )
-            )
-            fresh = [r for r in sent if r.delivery_id not in settled]
+            fresh = sent
             rows = [
                 Delivery(
                     id=r.delivery_id,

@@ -106,7 +106,8 @@ class Engine:
         results: list[Result] = []
         chunk = self.config.start_chunk or max(1, self.config.concurrency // 4)
         index = {job.delivery_id: i for i, job in enumerate(jobs)}
-        marked = [0]  # jobs[:marked[0]] are recorded as started
+        marked = [0]  # jobs[:marked[0]] have been through mark_started …
+        started: set[int] = set()  # … and these were still ours, so they may be sent
         marking = asyncio.Lock()
         unwritten: list[Result] = []
         writing = asyncio.Lock()
@@ -118,13 +119,16 @@ class Engine:
                     unwritten.clear()
                     await self.store.complete(campaign_id, batch, policy=policy)
 
-        async def ensure_started(job: Job) -> None:
+        async def ensure_started(job: Job) -> bool:
+            """Marks the next chunk started when `job` is the first of it; False if the row is no longer ours."""
             async with marking:
                 i = index[job.delivery_id]
                 if i >= marked[0]:
                     upto = min(len(jobs), max(i + 1, marked[0] + chunk))
-                    await self.store.mark_started(campaign_id, [j.delivery_id for j in jobs[marked[0] : upto]])
+                    mine = await self.store.mark_started(campaign_id, [j.delivery_id for j in jobs[marked[0] : upto]])
+                    started.update(mine)
                     marked[0] = upto
+            return job.delivery_id in started
 
         def decide(result: Result) -> None:
             if result.outcome in (Outcome.CAMPAIGN, Outcome.QUOTA):
@@ -156,7 +160,8 @@ class Engine:
                 if stop.is_set():
                     record(Result(job.delivery_id, job.openid, Outcome.RELEASED))
                     return
-                await ensure_started(job)
+                if not await ensure_started(job):
+                    return  # our lease ran out and another worker took it: theirs to send and record
                 answer = await self.messenger.send(job.openid, content, scene=job.scene)
                 result = Result(
                     job.delivery_id, job.openid, answer.outcome, answer.errcode, answer.errmsg, answer.msgid

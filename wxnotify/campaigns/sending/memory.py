@@ -70,10 +70,12 @@ class MemoryStore:
         await asyncio.sleep(0)
         return jobs
 
-    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
+    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> set[int]:
         self.started_marks += 1
-        for i in delivery_ids:
+        mine = {i for i in delivery_ids if self.rows[i].state == "claimed"}
+        for i in mine:
             self.rows[i].state = "sending"
+        return mine
 
     async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
         self.renewals += 1

@@ -99,8 +99,9 @@ class DeliveryStore(Protocol):
         """Lease up to `limit` pending deliveries that can receive now; skip (and record) those that cannot."""
         ...
 
-    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> None:
-        """Record, before the requests leave, that these deliveries are being attempted now.
+    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> set[int]:
+        """Record, before the requests leave, that these deliveries are being attempted now; returns those
+        that may be sent (still claimed by this worker: a row whose lease ran out may be someone else's).
 
         Claimed rows whose lease runs out go back to the queue; started ones become "unknown"."""
         ...
