@@ -140,6 +140,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- queue and cache ----------------------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A send holds a worker thread while it runs (WXNOTIFY_SEND_WORKERS of them per send): leave room for the
+# minute task (scheduled starts, quiet-hour and quota resumes, revive) and nightly syncs beside two sends.
+WORKER_THREADS = int(os.environ.get("WXNOTIFY_WORKER_THREADS", "8"))
 HUEY_IMMEDIATE = env_bool("WXNOTIFY_HUEY_IMMEDIATE", False)
 if REDIS_URL:
     HUEY = {
@@ -147,7 +150,7 @@ if REDIS_URL:
         "name": os.environ.get("WXNOTIFY_QUEUE_NAME", "wxnotify"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": 4, "worker_type": "thread"},
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -156,7 +159,7 @@ else:
         "name": "wxnotify",
         "filename": str(VAR_DIR / os.environ.get("WXNOTIFY_QUEUE_FILE", "huey.sqlite3")),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": 4, "worker_type": "thread"},
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
