@@ -138,6 +138,10 @@ def test_a_change_after_a_pause_needs_a_second_approval_before_the_send_resumes(
     assert c.edited_by == operator and c.data["thing5"] == "请携带身份证"
     page = client.post(f"/campaigns/{c.pk}/resume", follow=True).content.decode()
     assert "需要另一位审核人重新审核" in page
+    client.post("/set-language/", {"language": "en", "next": "/"})
+    english = client.post(f"/campaigns/{c.pk}/resume", follow=True).content.decode()
+    assert "another approver must approve it again" in english  # refusals speak the operator's language
+    client.post("/set-language/", {"language": "zh-hans", "next": "/"})
     assert Campaign.objects.get(pk=c.pk).state == Campaign.State.PAUSED
     admin = member(client, account, "administrator")
     Campaign.objects.filter(pk=c.pk).update(edited_by=admin)  # an author cannot approve their own change

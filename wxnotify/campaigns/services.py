@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.followers.models import Follower
@@ -23,7 +24,8 @@ MATERIALISE_CHUNK = 5000
 
 
 class CampaignError(ValueError):
-    """An action that cannot be taken now; the message says why, for the operator."""
+    """An action that cannot be taken now; the message says why, for the operator (in their language:
+    raised while their request is being answered)."""
 
 
 def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> None:
@@ -128,10 +130,10 @@ def approve(*, campaign: Campaign, user: Any) -> None:
         campaign.approved_snapshot != campaign.snapshot()
     )
     if campaign.state not in (Campaign.State.DRAFT, Campaign.State.AWAITING_APPROVAL) and not changed_after_start:
-        raise CampaignError("只有草稿、待审核或暂停后修改过内容的通知可以审核。")
+        raise CampaignError(_("只有草稿、待审核或暂停后修改过内容的通知可以审核。"))
     author = campaign.edited_by_id or campaign.created_by_id
     if author and user and author == user.pk and campaign.account.require_second_approver:
-        raise CampaignError("需要另一位审核人审核（双人复核）。")
+        raise CampaignError(_("需要另一位审核人审核（双人复核）。"))
     if errors := content_errors(campaign):
         raise CampaignError(errors[0].message)
     snapshot = campaign.snapshot()
@@ -160,11 +162,11 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
         if not campaign.account.require_second_approver:
             allowed.add(Campaign.State.DRAFT)
         if campaign.state not in allowed:
-            raise CampaignError("这条通知现在不能开始发送。")
+            raise CampaignError(_("这条通知现在不能开始发送。"))
         if errors := content_errors(campaign):
             raise CampaignError(errors[0].message)
         if campaign.approved_snapshot and campaign.approved_snapshot != campaign.snapshot():
-            raise CampaignError("内容在审核后被修改过，请重新审核。")
+            raise CampaignError(_("内容在审核后被修改过，请重新审核。"))
         openids = list(audience(campaign))
         if campaign.canary_percent and not campaign.canary_count:  # x% of the audience, fixed now with it
             campaign.canary_count = max(1, math.ceil(len(openids) * campaign.canary_percent / 100))
@@ -190,7 +192,7 @@ def wake_workers(campaign_id: int, workers: int | None = None) -> None:
     from wxnotify.campaigns.tasks import send_campaign
 
     Campaign.objects.filter(pk=campaign_id).update(woken_at=timezone.now())
-    for _ in range(settings.WXNOTIFY_SEND_WORKERS if workers is None else workers):
+    for _worker in range(settings.WXNOTIFY_SEND_WORKERS if workers is None else workers):
         send_campaign(campaign_id)
 
 
@@ -226,7 +228,7 @@ def _transition(campaign: Campaign, user: Any, action: str, frm: tuple[str, ...]
     with transaction.atomic():
         changed = Campaign.objects.filter(pk=campaign.pk, state__in=frm).update(state=to)
         if not changed:
-            raise CampaignError("这条通知当前的状态不允许这个操作。")
+            raise CampaignError(_("这条通知当前的状态不允许这个操作。"))
         audit(campaign, user, action)
 
 
@@ -240,7 +242,7 @@ def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None
     if campaign.state == Campaign.State.HALTED and (errors := content_errors(campaign)):
         raise CampaignError(errors[0].message)
     if needs_reapproval(campaign):
-        raise CampaignError("内容在审核后被修改过：需要另一位审核人重新审核后才能继续发送。")
+        raise CampaignError(_("内容在审核后被修改过：需要另一位审核人重新审核后才能继续发送。"))
     with transaction.atomic():
         changed = Campaign.objects.filter(
             pk=campaign.pk, state__in=(Campaign.State.PAUSED, Campaign.State.HALTED)
@@ -252,7 +254,7 @@ def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None
             canary_released=True,  # "continue" after a canary pause lets the rest go
         )
         if not changed:
-            raise CampaignError("只有已暂停或已自动停止的通知可以继续。")
+            raise CampaignError(_("只有已暂停或已自动停止的通知可以继续。"))
         audit(campaign, user, "resume", digest=Campaign.snapshot_digest(campaign.snapshot()))
         transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
 
@@ -266,7 +268,7 @@ def cancel(*, campaign: Campaign, user: Any) -> None:
             ],
         ).update(state=Campaign.State.CANCELLED, finished_at=timezone.now())
         if not changed:
-            raise CampaignError("已完成或已取消的通知不能取消。")
+            raise CampaignError(_("已完成或已取消的通知不能取消。"))
         Delivery.objects.filter(campaign=campaign, state=Delivery.State.PENDING).update(state=Delivery.State.CANCELLED)
         audit(campaign, user, "cancel")
 
@@ -313,14 +315,14 @@ def schedule(*, campaign: Campaign, user: Any) -> Any:
         assert campaign.activity is not None
         at = campaign.activity.starts_at - timedelta(minutes=campaign.minutes_before_start)
     if at is None or at <= timezone.now():
-        raise CampaignError("定时时间必须在将来。")
+        raise CampaignError(_("定时时间必须在将来。"))
     if errors := content_errors(campaign):
         raise CampaignError(errors[0].message)
     changed = Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.DRAFT, Campaign.State.APPROVED]).update(
         state=Campaign.State.SCHEDULED, scheduled_at=at
     )
     if not changed:
-        raise CampaignError("这条通知现在不能定时。")
+        raise CampaignError(_("这条通知现在不能定时。"))
     audit(campaign, user, "schedule", at=at.isoformat(), quiet=campaign.account.in_quiet_hours(at))
     return at
 
@@ -336,7 +338,7 @@ def preview(*, campaign: Campaign, user: Any) -> Campaign:
     if errors := content_errors(campaign):
         raise CampaignError(errors[0].message)
     if not Previewer.objects.filter(account=campaign.account).exists():
-        raise CampaignError("还没有预览人：请先在公众号设置中添加。")
+        raise CampaignError(_("还没有预览人：请先在「发送通知 → 预览人」中添加。"))
     trial = Campaign.objects.create(
         account=campaign.account,
         name=f"预览：{campaign.name}"[:100],

@@ -231,19 +231,26 @@ def campaign_log_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         yield writer.writerow(
             ["openid", "state", "errcode", "errmsg", "reason", "what_to_do", "msgid", "attempts", "finished_at"]
         )
-        for d in _deliveries(request, campaign).order_by("id").iterator(chunk_size=5000):
-            reason, action = explain(d.errcode, d.state)
-            finished = timezone.localtime(d.finished_at).strftime("%Y-%m-%d %H:%M:%S") if d.finished_at else ""
+        reasons: dict[tuple[int | None, str], tuple[str, str]] = {}  # a few distinct codes for 300,000 rows
+        rows = _deliveries(request, campaign).order_by("id")
+        fields = ("openid", "state", "errcode", "errmsg", "msgid", "attempts", "finished_at")
+        for openid, state, errcode, errmsg, msgid, attempts, finished_at in rows.values_list(*fields).iterator(
+            chunk_size=5000
+        ):
+            if (errcode, state) not in reasons:
+                reasons[(errcode, state)] = explain(errcode, state)
+            reason, action = reasons[(errcode, state)]
+            finished = timezone.localtime(finished_at).strftime("%Y-%m-%d %H:%M:%S") if finished_at else ""
             yield writer.writerow(
                 [
-                    d.openid,
-                    d.state,
-                    d.errcode if d.errcode is not None else "",
-                    d.errmsg,
+                    openid,
+                    state,
+                    "" if errcode is None else errcode,
+                    errmsg,
                     reason,
                     action,
-                    d.msgid or "",
-                    d.attempts,
+                    msgid or "",
+                    attempts,
                     finished,
                 ]
             )
