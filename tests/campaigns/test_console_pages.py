@@ -81,6 +81,11 @@ def test_preflight_send_and_log_with_reasons_and_csv(client, sending):
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED, response.content.decode()[:2000]
     assert Delivery.objects.filter(campaign=c, state="sent").count() == 30
+    Delivery.objects.filter(pk=Delivery.objects.filter(campaign=c, state="sent").first().pk).update(  # a 45011
+        state="failed", errcode=45011
+    )
+    classes = client.get(f"/campaigns/{c.pk}/").content.decode()
+    assert "对方无法接收 2" in classes and "临时故障（可重发） 1" in classes
     log = client.get(f"/campaigns/{c.pk}/log/?state=failed").content.decode()
     assert "43101" in log and "对方没有订阅" in log
     export = client.get(f"/campaigns/{c.pk}/log.csv")

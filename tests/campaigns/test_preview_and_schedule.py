@@ -8,7 +8,7 @@ from django.utils import timezone
 from tests.subscriptions.conftest import make_activity
 from wxnotify.campaigns import services, tasks
 from wxnotify.campaigns.models import Campaign, Delivery, Previewer
-from wxnotify.subscriptions.models import Subscription
+from wxnotify.subscriptions.models import Activity, Subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +46,8 @@ def test_schedule_relative_to_the_activity_then_the_minute_task_starts_it(sendin
     tasks.start_due_campaigns.call_local()
     c.refresh_from_db()
     assert c.state == Campaign.State.SCHEDULED  # not due yet
-    Campaign.objects.filter(pk=c.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    # Time passes: the activity now starts in 29 minutes, so "30 minutes before" is due.
+    Activity.objects.filter(pk=activity.pk).update(starts_at=timezone.now() + timedelta(minutes=29))
     tasks.start_due_campaigns.call_local()
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 5
@@ -106,3 +107,18 @@ def test_the_minute_task_revives_a_send_nobody_works_on(sending):
     assert c.audit.filter(action="revive").count() == 1
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 20 and received["more_than_once"] == []
+
+
+def test_a_send_relative_to_the_activity_follows_a_change_of_its_time(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(3)
+    activity = make_activity(account, template, days=2)
+    c = campaign(activity=activity, minutes_before_start=30)
+    services.schedule(campaign=c, user=None)
+    activity.starts_at = timezone.now() + timedelta(minutes=10)  # the lecture was moved forward
+    activity.save()
+    tasks.start_due_campaigns.call_local()  # now due: 30 minutes before a start 10 minutes away
+    c.refresh_from_db()
+    assert c.scheduled_at == activity.starts_at - timedelta(minutes=30)
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 3
+    assert c.audit.filter(action="reschedule").exists()

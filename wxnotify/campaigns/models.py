@@ -173,6 +173,7 @@ class AuditEntry(models.Model):
         "approve": _("审核通过"),
         "send": _("开始发送"),
         "schedule": _("定时发送"),
+        "reschedule": _("活动时间变更，发送时间随之调整"),
         "preview": _("发送预览"),
         "pause": _("暂停"),
         "resume": _("继续发送"),

@@ -307,6 +307,19 @@ def progress(campaign: Campaign) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in Delivery.State.values} | {"total": sum(counts.values())}
 
 
+def failed_by_class(campaign: Campaign) -> dict[str, int]:
+    """Failures sorted the way an operator acts on them: the person cannot receive it (recipient), it may
+    work later (transient: "retry"), or something else (content, authorisation, network without a code)."""
+    from wechat.errors import classify
+
+    by_class: dict[str, int] = {}
+    failed = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED)
+    for errcode, n in failed.values_list("errcode").annotate(n=Count("id")).values_list("errcode", "n"):
+        kind = classify(errcode) if errcode is not None else "transient"  # no code: the network failed
+        by_class[kind] = by_class.get(kind, 0) + n
+    return by_class
+
+
 def schedule(*, campaign: Campaign, user: Any) -> Any:
     """Send later: at scheduled_at, or minutes_before_start the activity begins. The minute task starts it."""
     campaign.refresh_from_db()

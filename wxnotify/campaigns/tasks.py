@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from django.utils import timezone
 from huey import crontab
@@ -43,6 +44,16 @@ def start_due_campaigns() -> None:
         stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
         if stopped is not None and stopped < midnight:
             services.resume(campaign=campaign, user=None)
+    # "N minutes before the activity" follows the activity when its time is changed after scheduling.
+    relative = Campaign.objects.filter(
+        state=Campaign.State.SCHEDULED, minutes_before_start__isnull=False, activity__isnull=False
+    ).select_related("activity")
+    for campaign in relative:
+        assert campaign.activity is not None and campaign.minutes_before_start is not None
+        at = campaign.activity.starts_at - timedelta(minutes=campaign.minutes_before_start)
+        if at != campaign.scheduled_at:
+            Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=at)
+            services.audit(campaign, None, "reschedule", at=at.isoformat())
     for campaign in Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now):
         try:
             services.start(campaign=campaign, user=None)

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from wechat.errors import WeChatError
@@ -118,6 +119,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     progress = services.progress(campaign)
     context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
+    if progress["failed"]:
+        by_class = services.failed_by_class(campaign)
+        context["failed_by_class"] = [(FAILURE_CLASSES.get(k, k), n) for k, n in sorted(by_class.items())]
     if request.GET.get("partial") == "progress":
         return render(request, "campaigns/detail.html#progress", context)
     if campaign.state in (
@@ -147,6 +151,14 @@ def _live(campaign: Campaign, progress: dict[str, int]) -> dict[str, float | int
         "eta_seconds": round(remaining / rate) if rate and remaining else None,
     }
 
+
+FAILURE_CLASSES = {
+    "recipient": _lazy("对方无法接收"),
+    "transient": _lazy("临时故障（可重发）"),
+    "content": _lazy("内容问题"),
+    "campaign": _lazy("整批问题"),
+    "auth": _lazy("授权问题"),
+}
 
 ACTIONS = {
     "approve": ("approve", services.approve),
