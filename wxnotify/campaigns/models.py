@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
@@ -206,7 +209,13 @@ class AuditEntry(models.Model):
     def summary(self) -> str:
         """The detail in a line: recipients, reason, scheduled time, how many retried."""
         d = self.detail or {}
-        parts = [str(d[k]) for k in ("reason", "recipients", "deliveries", "at") if d.get(k) not in (None, "")]
+        parts = [str(d["reason"])] if d.get("reason") else []
+        if d.get("recipients") is not None:
+            parts.append(gettext("%(n)s 位接收人") % {"n": d["recipients"]})
+        if d.get("deliveries") is not None:
+            parts.append(gettext("%(n)s 条") % {"n": d["deliveries"]})
+        if d.get("at"):  # stored as ISO in UTC; shown in the console's time zone like every other time
+            parts.append(f"{timezone.localtime(datetime.fromisoformat(d['at'])):%Y-%m-%d %H:%M}")
         if d.get("digest"):
             parts.append(f"#{str(d['digest'])[:8]}")  # which approved content (snapshot digest)
         return " · ".join(parts)
