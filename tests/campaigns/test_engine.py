@@ -260,3 +260,40 @@ def test_a_store_write_that_finds_sqlite_locked_is_retried_whole_not_crashing_th
     with pytest.raises(OperationalError, match="no such table"):
         broken()
     assert calls == ["broken"]  # anything but a lock is not retried
+
+
+def test_the_redis_rate_limit_holds_across_workers():
+    """Two workers (two limiters, two connections) share one account's rate through Redis: no second of
+    wall-clock time sees more sends than the rate, whoever sent them."""
+    import os
+    import time
+
+    from tests.conftest import skip_unless_available
+    from wxnotify.campaigns.sending.ratelimit import RedisWindowLimiter
+
+    url = os.environ.get("REDIS_URL", "")
+    skip_unless_available(bool(url), "Redis (REDIS_URL)")
+    import redis.asyncio as aioredis
+
+    stamps: list[float] = []
+
+    async def worker(key: str, n: int) -> None:
+        client = aioredis.from_url(url)
+        limiter = RedisWindowLimiter(client, key, rate=40)
+        try:
+            for _ in range(n):
+                await limiter.acquire()
+                stamps.append(time.time())
+        finally:
+            await client.aclose()
+
+    async def main() -> None:
+        key = f"wxnotify:test-rate:{os.getpid()}:{time.time()}"
+        await asyncio.gather(worker(key, 50), worker(key, 50))
+
+    asyncio.run(main())
+    per_second: dict[int, int] = {}
+    for t in stamps:
+        per_second[int(t)] = per_second.get(int(t), 0) + 1
+    assert len(stamps) == 100 and max(per_second.values()) <= 40
+    assert len(per_second) >= 3  # 100 sends at 40/s need at least three seconds
