@@ -63,7 +63,8 @@ class CampaignForm(forms.ModelForm):
             templates = templates.exclude(kind=Template.Kind.LEGACY_ONE_TIME)
         self.fields["template"].queryset = templates  # type: ignore[attr-defined]
         self.fields["activity"].queryset = Activity.objects.filter(account=account)  # type: ignore[attr-defined]
-        self.fields["source_campaign"].queryset = Campaign.objects.filter(account=account)  # type: ignore[attr-defined]
+        sends = Campaign.objects.filter(account=account, started_at__isnull=False)  # sends that reached someone
+        self.fields["source_campaign"].queryset = sends.exclude(audience=Campaign.Audience.PREVIEWERS)  # type: ignore[attr-defined]
         self.fields["scheduled_at"].input_formats = ["%Y-%m-%dT%H:%M"]  # type: ignore[attr-defined]
         template = self._template()
         self.legacy = bool(template and template.kind == Template.Kind.LEGACY_ONE_TIME)
@@ -75,6 +76,36 @@ class CampaignForm(forms.ModelForm):
             self.fields[f"field_{keyword['key']}"] = forms.CharField(
                 label=keyword["name"], required=False, initial=initial
             )
+
+    # How the compose page groups the fields: what and to whom, where a tap leads, and the rest folded away.
+    GROUPS = {
+        "basic": ["name", "template", "audience", "activity", "source_campaign", "title"],
+        "target": ["page", "miniprogram_appid", "miniprogram_pagepath"],
+        "advanced": [
+            "scheduled_at",
+            "minutes_before_start",
+            "canary_count",
+            "canary_percent",
+            "strict",
+            "max_recipient_error_rate",
+            "include_unfollowed",
+        ],
+    }
+
+    def group(self, name: str) -> list[forms.BoundField]:
+        return [self[f] for f in self.GROUPS[name] if f in self.fields]
+
+    def basic_fields(self) -> list[forms.BoundField]:
+        return self.group("basic")
+
+    def target_fields(self) -> list[forms.BoundField]:
+        return self.group("target")
+
+    def advanced_fields(self) -> list[forms.BoundField]:
+        return self.group("advanced")
+
+    def advanced_errors(self) -> bool:
+        return any(field.errors for field in self.advanced_fields())
 
     def _template(self) -> Template | None:
         value = (

@@ -39,11 +39,18 @@ class Campaign(models.Model):
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(_("名称"), max_length=100)
-    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="campaigns")
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("模板"))
     audience = models.CharField(_("接收人"), max_length=16, choices=Audience.choices)
-    activity = models.ForeignKey(Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="campaigns")
+    activity = models.ForeignKey(
+        Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="campaigns", verbose_name=_("活动")
+    )
     source_campaign = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("依据的那次发送（补发、更正）"),
     )
     data = models.JSONField(_("字段内容"), default=dict)
     # The older one-time subscription message has a title of its own (≤15 characters) and one `content` field.
