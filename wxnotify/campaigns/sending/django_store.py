@@ -267,10 +267,12 @@ class DjangoStore:
         # Only rows this worker still holds are written: one already settled by WeChat's delivery report
         # (handlers.on_sent) is counted once, and one whose lease ran out before it was started belongs
         # to whichever worker took it since (its "sent" or "released" must not overwrite theirs).
+        # FOR UPDATE: WeChat's report may be settling the same row right now (handlers.on_sent); locking
+        # first means one of the two sees the other's "sent" and the credit is used once, not twice.
         held = set(
-            Delivery.objects.filter(
-                id__in=[r.delivery_id for r in results], worker=self._worker, state__in=HELD
-            ).values_list("id", flat=True)
+            Delivery.objects.filter(id__in=[r.delivery_id for r in results], worker=self._worker, state__in=HELD)
+            .select_for_update()
+            .values_list("id", flat=True)
         )
         by_outcome: dict[Outcome, list[Result]] = defaultdict(list)
         for r in results:

@@ -40,6 +40,7 @@ class RedisWindowLimiter:
         self.redis = redis  # redis.asyncio.Redis
         self.key = key
         self.rate = rate
+        self.last_window = 0  # the second the last send was counted in (for tests and logs)
 
     async def acquire(self) -> None:
         while True:
@@ -49,5 +50,6 @@ class RedisWindowLimiter:
             async with self.redis.pipeline(transaction=True) as pipe:
                 count, _ = await pipe.incr(key).expire(key, 5).execute()
             if count <= self.rate:
+                self.last_window = second
                 return
             await asyncio.sleep(second + 1 - now + 0.001)
