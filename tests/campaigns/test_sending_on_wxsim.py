@@ -277,3 +277,54 @@ def test_a_worker_whose_lease_ran_out_neither_sends_nor_overwrites_what_another_
     rows = list(Delivery.objects.filter(campaign=c).values_list("state", "worker", "attempts"))
     assert rows == [("sent", "fast", 1)] * 3
     assert asyncio.run(fast.finish_if_done(c.pk))
+
+
+def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(sending):
+    """WeChat's delivery report (handlers.on_sent) and the worker's write-back meet on one row: the report's
+    transaction commits while the write-back waits for it; the credit is used once."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+    from django.db.models import F
+
+    from wxnotify.campaigns.sending.django_store import DjangoStore
+    from wxnotify.campaigns.sending.ports import Outcome, Policy, Result
+
+    account, sim, template, subscribers, campaign = sending
+    (openid,) = subscribers(1)
+    Subscription.objects.filter(template=template, openid=openid).update(credits=2)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    store = DjangoStore()
+    (job,) = asyncio.run(store.claim(c.pk, worker="w", limit=10, lease_seconds=60))
+    asyncio.run(store.mark_started(c.pk, [job.delivery_id]))
+    settling, written = threading.Event(), threading.Event()
+
+    def report() -> None:  # what on_sent does, held open until the write-back is waiting on it
+        try:
+            with transaction.atomic():
+                Delivery.objects.filter(pk=job.delivery_id, state="sending").update(state="sent", msgid=777)
+                Subscription.objects.filter(template=template, openid=openid).update(credits=F("credits") - 1)
+                settling.set()
+                time.sleep(0.5)
+        finally:
+            connections.close_all()
+
+    def write_back() -> None:
+        try:
+            result = Result(job.delivery_id, openid, Outcome.SENT, 0, "ok", 777)
+            asyncio.run(store.complete(c.pk, [result], policy=Policy()))
+            written.set()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=report), threading.Thread(target=write_back)]
+    threads[0].start()
+    assert settling.wait(10)
+    threads[1].start()
+    for t in threads:
+        t.join(30)
+    assert written.is_set()
+    assert Subscription.objects.get(template=template, openid=openid).credits == 1  # used once, not twice
+    assert Delivery.objects.get(pk=job.delivery_id).state == "sent"
