@@ -92,6 +92,11 @@ def test_one_time_subscription_confirm_page_then_one_send(sim, wx, account):
     assert wx("POST", "/cgi-bin/message/template/subscribe", body=body)["errcode"] == 0
     assert wx("POST", "/cgi-bin/message/template/subscribe", body=body)["errcode"] == 43101
     assert wx("POST", "/cgi-bin/message/template/subscribe", body=body | {"title": "长" * 16})["errcode"] == 47003
+    too_long = {"content": {"value": "长" * 201}}
+    assert wx("POST", "/cgi-bin/message/template/subscribe", body=body | {"data": too_long})["errcode"] == 47003
+    assert wx("POST", "/cgi-bin/message/template/subscribe", body=body | {"touser": "nobody"})["errcode"] == 40003
+    sim.post("/_sim/sensitive-words", {"words": ["义诊"]})
+    assert wx("POST", "/cgi-bin/message/template/subscribe", body=body)["errcode"] == 45168  # checked before 43101
 
 
 def test_menu_create_get_delete_and_its_validation(sim, wx, account):
