@@ -123,3 +123,17 @@ def test_a_send_relative_to_the_activity_follows_a_change_of_its_time(sending):
     assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 3
     shown = c.audit.get(action="reschedule").summary  # in Beijing time, as the console shows every time
     assert shown == f"{timezone.localtime(c.scheduled_at):%Y-%m-%d %H:%M}"
+
+
+def test_rows_a_dead_worker_held_in_a_cancelled_send_end_cancelled(sending):
+    account, sim, template, subscribers, campaign = sending
+    subscribers(2)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    held = Delivery.objects.filter(campaign=c).first()
+    Delivery.objects.filter(pk=held.pk).update(
+        state=Delivery.State.CLAIMED, attempts=1, lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    services.cancel(campaign=c, user=None)  # reaches the pending row only; the claimed one's worker is dead
+    tasks.start_due_campaigns.call_local()  # its lease expired: back to the queue of a cancelled send
+    assert services.progress(c)["cancelled"] == 2 and services.progress(c)["pending"] == 0

@@ -328,3 +328,27 @@ def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(s
     assert written.is_set()
     assert Subscription.objects.get(template=template, openid=openid).credits == 1  # used once, not twice
     assert Delivery.objects.get(pk=job.delivery_id).state == "sent"
+
+
+def test_cancel_during_a_send_leaves_every_row_final(sending):
+    """Cancelled while two engines have batches out: what they had not sent yet ends cancelled, not pending."""
+    import threading
+    import time
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(400)
+    sim.post("/_sim/faults", {"path": "/cgi-bin/message/subscribe/bizsend", "latency_ms": {"fixed": 20}})
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    engines = threading.Thread(target=run_engines, args=(c.pk, 2))
+    engines.start()
+    deadline = time.monotonic() + 30
+    while services.progress(c)["sent"] < 40 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    services.cancel(campaign=c, user=None)
+    engines.join(60)
+    progress = services.progress(c)
+    assert progress["pending"] == progress["claimed"] == progress["sending"] == 0, progress
+    assert progress["sent"] + progress["cancelled"] == 400 and progress["cancelled"] > 0 and progress["unknown"] == 0
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == progress["sent"] and received["more_than_once"] == []  # the log tells the truth

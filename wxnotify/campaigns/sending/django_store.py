@@ -96,6 +96,10 @@ def expire_leases(campaign_id: int | None = None) -> int:
     unknown = expired.filter(state=Delivery.State.SENDING).update(
         state=Delivery.State.UNKNOWN, errmsg="worker lost before WeChat answered", lease_until=None
     )
+    if campaign_id is None:  # the minute task: what a dead worker held in a send cancelled since is cancelled
+        Delivery.objects.filter(state=Delivery.State.PENDING, campaign__state=Campaign.State.CANCELLED).update(
+            state=Delivery.State.CANCELLED
+        )
     return requeued + unknown
 
 
@@ -350,6 +354,12 @@ class DjangoStore:
                     lease_until=None,
                     next_attempt_at=now + backoff(n, errcode),
                 )
+        # Cancelled while this batch was out: what went back to the queue is not sent (cancel only reaches
+        # rows that were pending at that moment).
+        if Campaign.objects.filter(pk=campaign_id, state=Campaign.State.CANCELLED).exists():
+            Delivery.objects.filter(id__in=[r.delivery_id for r in results], state=Delivery.State.PENDING).update(
+                state=Delivery.State.CANCELLED, lease_until=None
+            )
 
     @staticmethod
     def _use_scenes(template_pk: int, sent: Sequence[Result]) -> None:
