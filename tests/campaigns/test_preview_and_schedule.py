@@ -137,3 +137,25 @@ def test_rows_a_dead_worker_held_in_a_cancelled_send_end_cancelled(sending):
     services.cancel(campaign=c, user=None)  # reaches the pending row only; the claimed one's worker is dead
     tasks.start_due_campaigns.call_local()  # its lease expired: back to the queue of a cancelled send
     assert services.progress(c)["cancelled"] == 2 and services.progress(c)["pending"] == 0
+
+
+def test_a_send_that_cannot_resume_does_not_hold_up_the_others(sending):
+    """Two sends stopped by the daily quota; one was edited meanwhile and awaits a second approval."""
+    account, sim, template, subscribers, campaign = sending
+    account.require_second_approver = True
+    account.save()
+    subscribers(2)
+    yesterday = timezone.now() - timedelta(days=1)
+    stuck, fine = campaign(name="改过内容"), campaign(name="照常")
+    for c in (stuck, fine):
+        Campaign.objects.filter(pk=c.pk).update(
+            state=Campaign.State.PAUSED, stop_errcode=45009, approved_snapshot=c.snapshot()
+        )
+        services.audit(c, None, "auto_paused")
+        c.audit.update(at=yesterday)
+    Campaign.objects.filter(pk=stuck.pk).update(data={**stuck.data, "thing5": "改了没审核"})
+    tasks.start_due_campaigns.call_local()
+    stuck.refresh_from_db()
+    fine.refresh_from_db()
+    assert stuck.state == Campaign.State.PAUSED  # waits for the second approver
+    assert fine.state == Campaign.State.COMPLETED

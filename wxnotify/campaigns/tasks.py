@@ -24,6 +24,17 @@ def send_campaign(campaign_id: int) -> str:
     return str(report.final_state)
 
 
+def _resume(campaign: Campaign, why: str) -> None:
+    """One send that cannot go on (its content changed and awaits a second approval, …) must not keep
+    the minute task from the others: it stays paused, and its page says why."""
+    from wxnotify.campaigns import services
+
+    try:
+        services.resume(campaign=campaign, user=None)
+    except services.CampaignError as error:
+        log.warning("campaign %s stays paused after %s: %s", campaign.pk, why, error)
+
+
 @db_periodic_task(crontab(minute="*"))
 def start_due_campaigns() -> None:
     """Scheduled sends start here (no far-future delays sit in the queue); sends paused by quiet hours or
@@ -37,13 +48,13 @@ def start_due_campaigns() -> None:
         "account"
     ):
         if not campaign.account.in_quiet_hours(now):
-            services.resume(campaign=campaign, user=None)
+            _resume(campaign, "quiet hours ended")
     # WeChat's daily quota (45009) starts afresh at midnight, Beijing time: sends it stopped go on then.
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
         stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
         if stopped is not None and stopped < midnight:
-            services.resume(campaign=campaign, user=None)
+            _resume(campaign, "a new day's quota")
     # "N minutes before the activity" follows the activity when its time is changed after scheduling.
     relative = Campaign.objects.filter(
         state=Campaign.State.SCHEDULED, minutes_before_start__isnull=False, activity__isnull=False
