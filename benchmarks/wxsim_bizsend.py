@@ -20,19 +20,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from benchmarks.simhttp import call
 from benchmarks.summary import record
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 12_000
-
-
-def call(base: str, method: str, path: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def main() -> dict[str, Any]:

@@ -346,8 +346,8 @@ class Api:
             raise ApiError(40003, "invalid openid")
         title = body.get("title", "")
         content = ((body.get("data") or {}).get("content") or {}).get("value", "")
-        for problem in check_one_time(title, content):
-            field = "title" if problem.key == "title" else "data.content.value"
+        if problems := check_one_time(title, content):
+            field = "title" if problems[0].key == "title" else "data.content.value"  # WeChat names the first
             raise ApiError(47003, f"argument invalid! {field} invalid")
         if any(w in f"{title}{content}" for w in self.world.sensitive_words):
             raise ApiError(45168, "keyword in blacklist")

@@ -13,7 +13,7 @@ from wxnotify.accounts.models import OfficialAccount
 from wxnotify.campaigns.models import Campaign
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.services import ensure_legacy_template
-from wxnotify.subscriptions.validation import validate_fields, validate_one_time
+from wxnotify.subscriptions.validation import validate_message
 
 MINIPROGRAM_APPID = re.compile(r"wx[0-9a-f]{16}")
 
@@ -67,6 +67,7 @@ class CampaignForm(forms.ModelForm):
         self.fields["source_campaign"].queryset = sends.exclude(audience=Campaign.Audience.PREVIEWERS)  # type: ignore[attr-defined]
         self.fields["scheduled_at"].input_formats = ["%Y-%m-%dT%H:%M"]  # type: ignore[attr-defined]
         template = self._template()
+        self.template = template
         self.legacy = bool(template and template.kind == Template.Kind.LEGACY_ONE_TIME)
         if not self.legacy:
             del self.fields["title"]  # only the older one-time message has a title of its own
@@ -92,20 +93,12 @@ class CampaignForm(forms.ModelForm):
         ],
     }
 
-    def group(self, name: str) -> list[forms.BoundField]:
-        return [self[f] for f in self.GROUPS[name] if f in self.fields]
-
-    def basic_fields(self) -> list[forms.BoundField]:
-        return self.group("basic")
-
-    def target_fields(self) -> list[forms.BoundField]:
-        return self.group("target")
-
-    def advanced_fields(self) -> list[forms.BoundField]:
-        return self.group("advanced")
+    @property
+    def grouped(self) -> dict[str, list[forms.BoundField]]:
+        return {name: [self[f] for f in names if f in self.fields] for name, names in self.GROUPS.items()}
 
     def advanced_errors(self) -> bool:
-        return any(field.errors for field in self.advanced_fields())
+        return any(field.errors for field in self.grouped["advanced"])
 
     def _template(self) -> Template | None:
         value = (
@@ -145,10 +138,7 @@ class CampaignForm(forms.ModelForm):
             "source_campaign"
         ):
             self.add_error("source_campaign", _("请选择作为依据的那次发送。"))
-        if self.legacy:
-            errors = validate_one_time(data.get("title") or "", self.field_values().get("content", ""))
-        else:
-            errors = validate_fields(self.keywords, self.field_values())
+        errors = validate_message(self.template, self.field_values(), data.get("title") or "") if self.template else []
         for error in errors:
             self.add_error("title" if error.key == "title" else f"field_{error.key}", error.message)
         return data

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.followers.models import Follower
-from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
-from wxnotify.subscriptions.validation import FieldError, validate_fields, validate_one_time
+from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
+from wxnotify.subscriptions.validation import FieldError, validate_message
 
 log = logging.getLogger(__name__)
 MATERIALISE_CHUNK = 5000
@@ -39,9 +39,7 @@ def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> None:
 
 
 def content_errors(campaign: Campaign) -> list[FieldError]:
-    if campaign.template.kind == Template.Kind.LEGACY_ONE_TIME:
-        return validate_one_time(campaign.title, campaign.data.get("content", ""))
-    return validate_fields(campaign.template.keywords, campaign.data)
+    return validate_message(campaign.template, campaign.data, campaign.title)
 
 
 # Deliveries that reached, or may have reached, their recipient: a follow-up leaves them out, a correction

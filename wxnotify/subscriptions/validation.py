@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from wechat.keywords import KeywordProblem, check_one_time, check_value
+from wxnotify.subscriptions.models import Template
 
 RULE_HINTS = {
     "thing": gettext_noop("20 个以内字符"),
@@ -66,3 +67,11 @@ def validate_one_time(title: str, content: str) -> list[FieldError]:
     """The older one-time subscription message: a title and one free text, as `template/subscribe` checks them."""
     names = {"title": _("标题"), "content": _("内容")}
     return [FieldError(p.key, names[p.key], explain(p, names[p.key])) for p in check_one_time(title, content)]
+
+
+def validate_message(template: Template, data: Mapping[str, str], title: str = "") -> list[FieldError]:
+    """What WeChat would refuse in a notification on `template`: its keyword fields, or for the older
+    one-time message its title and one content text."""
+    if template.kind == Template.Kind.LEGACY_ONE_TIME:
+        return validate_one_time(title, data.get("content", ""))
+    return validate_fields(template.keywords, data)

@@ -42,6 +42,8 @@ RUN_STATES: dict[str, RunState] = {
 
 # A worker's own rows: claimed, started, or started and then given up on ("unknown") when its lease ran out.
 HELD = (Delivery.State.CLAIMED, Delivery.State.SENDING, Delivery.State.UNKNOWN)
+# Outcomes that leave a row where it is (everything else may send it back to the queue).
+FINAL_OUTCOMES = (Outcome.SENT, Outcome.RECIPIENT, Outcome.UNKNOWN)
 LOCK_RETRIES = 6
 
 
@@ -283,9 +285,8 @@ class DjangoStore:
             if r.delivery_id in held:
                 by_outcome[r.outcome].append(r)
 
-        sent = by_outcome[Outcome.SENT]
-        if sent:
-            fresh = sent
+        fresh = by_outcome[Outcome.SENT]
+        if fresh:
             rows = [
                 Delivery(
                     id=r.delivery_id,
@@ -355,9 +356,10 @@ class DjangoStore:
                     next_attempt_at=now + backoff(n, errcode),
                 )
         # Cancelled while this batch was out: what went back to the queue is not sent (cancel only reaches
-        # rows that were pending at that moment).
-        if Campaign.objects.filter(pk=campaign_id, state=Campaign.State.CANCELLED).exists():
-            Delivery.objects.filter(id__in=[r.delivery_id for r in results], state=Delivery.State.PENDING).update(
+        # rows that were pending at that moment). Asked only when something went back, not per write-back.
+        requeued = [r.delivery_id for r in results if r.outcome not in FINAL_OUTCOMES]
+        if requeued and Campaign.objects.filter(pk=campaign_id, state=Campaign.State.CANCELLED).exists():
+            Delivery.objects.filter(id__in=requeued, state=Delivery.State.PENDING).update(
                 state=Delivery.State.CANCELLED, lease_until=None
             )
 
