@@ -232,6 +232,11 @@ WXNOTIFY_SEND_WORKERS = int(os.environ.get("WXNOTIFY_SEND_WORKERS", "2"))
 # First wait before retrying a transient failure; it doubles with each attempt (at most 60 s).
 WXNOTIFY_SEND_BACKOFF_SECONDS = float(os.environ.get("WXNOTIFY_SEND_BACKOFF_SECONDS", "1"))
 WXNOTIFY_SEND_LEASE_SECONDS = float(os.environ.get("WXNOTIFY_SEND_LEASE_SECONDS", "60"))
+# The callback endpoint refuses a push whose signature timestamp is further than this from now (either way):
+# WeChat signs each delivery afresh and its retries come within seconds, so only replays fall outside.
+WXNOTIFY_CALLBACK_WINDOW_SECONDS = int(os.environ.get("WXNOTIFY_CALLBACK_WINDOW_SECONDS", "300"))
+# Refused pushes are counted in memory and written this often (seconds; 0 writes each one at once).
+WXNOTIFY_REFUSAL_FLUSH_SECONDS = float(os.environ.get("WXNOTIFY_REFUSAL_FLUSH_SECONDS", "5"))
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -239,7 +244,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A 4xx is one line without a traceback, and the same kind at most once a minute (console/logs.py).
+    "filters": {"quiet_client_errors": {"()": "wxnotify.console.logs.QuietClientErrors"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet_client_errors"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("WXNOTIFY_LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -15,3 +15,4 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not :memory:, so tests with real threads and processes share the database as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - threads in tests must not keep connections open
+WXNOTIFY_REFUSAL_FLUSH_SECONDS = 0  # tests read the refusal counts right after the request

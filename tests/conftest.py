@@ -110,6 +110,17 @@ def personas(make_account):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_log_rate_limits():
+    """Refusal lines are rate-limited per account and reason for a minute: a test must not inherit the
+    silence an earlier test's refusals left (SQLite reuses primary keys after a rollback)."""
+    from wxnotify.callbacks import refusals
+    from wxnotify.console import logs
+
+    refusals._log.reset()
+    logs._client_errors.reset()
+
+
+@pytest.fixture(autouse=True)
 def _close_connections_of_the_async_orm_thread():
     """Async ORM calls run in asgiref's shared worker thread; close its connections so test databases can be dropped."""
     yield

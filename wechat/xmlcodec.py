@@ -33,6 +33,9 @@ from wechat.messages import (
 )
 
 MAX_BODY_BYTES = 64 * 1024  # real callbacks are a few hundred bytes; compatible mode triples that
+# CreateTime is Unix seconds: WeChat's are 10 digits. Anything outside 0 .. 2^32 (the year 2106) cannot
+# be a date WeChat sent, and would not fit a datetime on every platform.
+MAX_CREATE_TIME = 2**32
 
 
 class MalformedMessage(ValueError):
@@ -81,6 +84,13 @@ def _integer(value: str, name: str) -> int:
     if not -(2**63) <= number < 2**64:
         raise MalformedMessage(f"<{name}> out of range")
     return number
+
+
+def _create_time(value: str) -> int:
+    seconds = _integer(value, "CreateTime")
+    if not 0 <= seconds < MAX_CREATE_TIME:
+        raise MalformedMessage("<CreateTime> is not a plausible time")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,7 @@ def parse_message(body: bytes) -> AnyMessage:
     base = {
         "account_original_id": _required(root, "ToUserName"),
         "openid": _required(root, "FromUserName"),
-        "create_time": _integer(_required(root, "CreateTime"), "CreateTime"),
+        "create_time": _create_time(_required(root, "CreateTime")),
         "msg_type": _required(root, "MsgType"),
     }
     msg_type = base["msg_type"]

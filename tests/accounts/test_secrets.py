@@ -115,7 +115,7 @@ def test_callbacks_and_refusals_log_no_secret(push, make_account, caplog):
     push(account, as_account(fixture_xml("follow.xml"), account))
     push(account, as_account(fixture_xml("follow.xml"), account), query={"msg_signature": "0" * 40})
     text = caplog.text
-    assert "refused (403)" in text
+    assert "refused (403 bad_msg_signature)" in text
     for secret in (SECRET, TOKEN, AES):
         assert secret not in text
 

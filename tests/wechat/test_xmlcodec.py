@@ -215,6 +215,10 @@ HOSTILE = {
     "no_from": b"<xml><ToUserName>gh_1</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>",
     "bad_time": fixture("follow.xml").replace(b"1610969440", b"yesterday"),
     "huge_time": fixture("follow.xml").replace(b"1610969440", b"9" * 40),
+    # fits the integer range but no datetime: `datetime.fromtimestamp` raised on it (a 5xx at the endpoint)
+    "time_beyond_any_date": fixture("follow.xml").replace(b"1610969440", str(2**63 - 1).encode()),
+    "time_past_2106": fixture("follow.xml").replace(b"1610969440", str(2**32).encode()),
+    "negative_time": fixture("follow.xml").replace(b"1610969440", b"-1"),
     "text_without_msgid": b"<xml><ToUserName>gh_1</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>",
     "popup_without_list": b"<xml><ToUserName>gh_1</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
     b"<Event>subscribe_msg_popup_event</Event><SubscribeMsgPopupEvent></SubscribeMsgPopupEvent></xml>",

@@ -57,6 +57,11 @@ class AccountForm(forms.ModelForm):
             "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
         help_texts = {
+            "message_mode": _(
+                "推荐安全模式：推送加密，并带覆盖密文的签名（msg_signature）。兼容模式同样只采信加密部分。"
+                "明文模式下微信的签名不覆盖消息内容：本系统拒绝时间戳超出窗口或 nonce 被重用的推送，"
+                "这已是明文协议所能做到的全部，截获过推送的人仍可能在窗口内抢先伪造。须与公众平台「服务器配置」一致。"
+            ),
             "send_rate": _("所有发送进程合计；留空使用站点默认值。"),
             "quiet_start": _("北京时间；免打扰时段内发送会等待，结束后自动继续。"),
         }

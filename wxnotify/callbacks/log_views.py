@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 
 from wxnotify.accounts.access import account_required
 from wxnotify.callbacks.models import InboundMessage
+from wxnotify.callbacks.selectors import refused_last_hour
 from wxnotify.console.paging import keyset_page
 
 
@@ -21,7 +22,13 @@ def inbound_log(request: HttpRequest) -> HttpResponse:
     if openid:
         rows = rows.filter(openid=openid)
     kinds = InboundMessage.objects.filter(account=account).exclude(event="").values_list("event", flat=True).distinct()
-    context = {"page": keyset_page(request, rows), "kind": kind, "openid": openid, "kinds": sorted(kinds)}
+    context = {
+        "page": keyset_page(request, rows),
+        "kind": kind,
+        "openid": openid,
+        "kinds": sorted(kinds),
+        "refused": refused_last_hour(account),
+    }
     return render(request, "callbacks/log.html", context)
 
 

@@ -30,3 +30,57 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.msg_type}/{self.event} from {self.openid}"
+
+
+class Refusal(models.TextChoices):
+    """Why a push was refused. The HTTP status says who is at fault: 403 proof missing, 400 a bad body."""
+
+    BAD_SIGNATURE = "bad_signature", _("签名不符")
+    STALE_TIMESTAMP = "stale_timestamp", _("时间戳超出允许范围（过期或来自未来）")
+    REPLAYED_NONCE = "replayed_nonce", _("重放：同一 nonce 已用于另一条消息")
+    NOT_ENCRYPTED = "not_encrypted", _("未加密（账号为兼容或安全模式，须带 msg_signature）")
+    BAD_MSG_SIGNATURE = "bad_msg_signature", _("密文签名（msg_signature）不符")
+    CANNOT_DECRYPT = "cannot_decrypt", _("无法解密")
+    NO_AES_KEY = "no_aes_key", _("加密消息，但未配置 EncodingAESKey")
+    MALFORMED = "malformed", _("消息格式错误")
+    TOO_LARGE = "too_large", _("消息过大")
+    WRONG_ACCOUNT = "wrong_account", _("发给其他公众号（ToUserName 不符）")
+
+
+class RefusedPushes(models.Model):
+    """How many pushes were refused, per account, reason and minute: what the console shows an administrator
+    ("refused pushes in the last hour, by reason") instead of a log line per refusal."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="refused_pushes")
+    reason = models.CharField(_("原因"), max_length=32, choices=Refusal.choices)
+    minute = models.DateTimeField()  # the start of the minute, UTC
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "reason", "minute"], name="refused_once_a_minute")]
+        indexes = [models.Index(fields=["account", "-minute"], name="refused_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} × {self.count} at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class PushNonce(models.Model):
+    """The replay cache: the nonce of every accepted push while its timestamp is inside the window.
+
+    In plaintext mode `signature` covers only token, timestamp and nonce, not the body: anyone who saw
+    one push could post any body under its signature. A nonce seen again with another body is refused;
+    the same body again (WeChat's retry) goes through and is stored once, as before. Rows whose
+    timestamp has left the window are useless (such a push is refused anyway) and are pruned.
+    """
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64)
+    timestamp = models.BigIntegerField()  # the signature's timestamp (seconds)
+    digest = models.CharField(max_length=64)  # sha256 of the message the push carried (decrypted)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "nonce"], name="nonce_once")]
+        indexes = [models.Index(fields=["timestamp"], name="nonce_by_time")]
+
+    def __str__(self) -> str:
+        return f"nonce {self.nonce} at {self.timestamp}"

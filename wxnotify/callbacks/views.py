@@ -1,17 +1,19 @@
 """`/wechat/<appid>/callback`: WeChat's server URL.
 
-Order of checks: known account → size → `signature` → (encrypted) `msg_signature` and AES →
-well-formed XML → addressed to this account. Anything that fails gets 403 (signature) or 400
-(body) and nothing is stored; only an accepted message reaches the database.
+Order of checks: known account → size → `signature` → its timestamp inside the window → in compatible
+and safe mode `encrypt_type=aes` with a valid `msg_signature` (the content comes from the decrypted
+part only: `signature` does not cover the body) → AES → well-formed XML → addressed to this account →
+its nonce not already used with another body. Anything that fails gets 403 (proof) or 400 (body)
+and nothing is stored; only an accepted message reaches the database.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -21,19 +23,22 @@ from wechat.replies import SUCCESS, encrypt_reply, render_reply
 from wechat.signature import is_valid_signature, verify_url
 from wechat.xmlcodec import MAX_BODY_BYTES, MalformedMessage, parse_envelope, parse_message
 from wxnotify.accounts.models import MessageMode, OfficialAccount
-from wxnotify.callbacks.services import record_inbound
+from wxnotify.callbacks.models import Refusal
+from wxnotify.callbacks.refusals import refuse
+from wxnotify.callbacks.services import Replayed, record_inbound
 
-log = logging.getLogger(__name__)
-
-
-def _bad(account: OfficialAccount, reason: str) -> HttpResponse:
-    log.warning("callback for %s refused (400): %s", account.appid, reason)
-    return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")
+MAX_NONCE_LENGTH = 64  # WeChat's are ten digits; the replay cache keeps at most this much
 
 
-def _forbidden(account: OfficialAccount, reason: str) -> HttpResponse:
-    log.warning("callback for %s refused (403): %s", account.appid, reason)
-    return HttpResponseForbidden(reason, content_type="text/plain; charset=utf-8")
+def _timestamp_refusal(timestamp: str) -> str | None:
+    """Why the signature's timestamp is not acceptable now, or None."""
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return "timestamp is not a number of seconds"
+    skew = int(timestamp) - time.time()
+    window = settings.WXNOTIFY_CALLBACK_WINDOW_SECONDS
+    if abs(skew) > window:
+        return f"timestamp is {abs(skew):.0f} s in the {'future' if skew > 0 else 'past'} (window {window} s)"
+    return None
 
 
 @csrf_exempt
@@ -45,6 +50,7 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
     signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
 
     if request.method == "GET":
+        # URL verification stores nothing and only echoes: a replayed one is harmless, so no window here.
         echostr = verify_url(
             account.callback_token,
             signature=signature,
@@ -53,26 +59,34 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
             echostr=query.get("echostr", ""),
         )
         if echostr is None:
-            return _forbidden(account, "signature does not match")
+            return refuse(account, Refusal.BAD_SIGNATURE, "URL verification")
         return HttpResponse(echostr, content_type="text/plain")
 
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return _bad(account, "bad Content-Length")
+        return refuse(account, Refusal.MALFORMED, "bad Content-Length")
     if declared > MAX_BODY_BYTES:
-        return _bad(account, f"body larger than {MAX_BODY_BYTES} bytes")
-    if not is_valid_signature(signature, account.callback_token, timestamp, nonce):
-        return _forbidden(account, "signature does not match")
-    body = request.body
+        return refuse(account, Refusal.TOO_LARGE, f"over {MAX_BODY_BYTES} bytes")
+    if (
+        not nonce
+        or len(nonce) > MAX_NONCE_LENGTH
+        or not is_valid_signature(signature, account.callback_token, timestamp, nonce)
+    ):
+        return refuse(account, Refusal.BAD_SIGNATURE)
+    if (why := _timestamp_refusal(timestamp)) is not None:
+        return refuse(account, Refusal.STALE_TIMESTAMP, why)
 
     encrypted = query.get("encrypt_type", "raw") == "aes"
+    if not encrypted and account.message_mode != MessageMode.PLAINTEXT:
+        return refuse(account, Refusal.NOT_ENCRYPTED)
+    body = request.body
     crypto: MessageCrypto | None = None
     key_index = 0
     try:
         if encrypted:
             if not account.encoding_aes_keys:
-                return _bad(account, "encrypted push but no EncodingAESKey is configured")
+                return refuse(account, Refusal.NO_AES_KEY)
             envelope = parse_envelope(body)
             crypto = MessageCrypto(
                 token=account.callback_token, encoding_aes_keys=account.encoding_aes_keys, appid=account.appid
@@ -80,21 +94,25 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
             plain, key_index = crypto.decrypt(
                 encrypt=envelope.encrypt, msg_signature=query.get("msg_signature", ""), timestamp=timestamp, nonce=nonce
             )
-        elif account.message_mode == MessageMode.SAFE:
-            return _bad(account, "plaintext push to an account in safe mode")
         else:
             plain = body
         message = parse_message(plain)
-    except InvalidSignature as error:
-        return _forbidden(account, error.reason)
+    except InvalidSignature:
+        return refuse(account, Refusal.BAD_MSG_SIGNATURE)
     except CryptoError as error:
-        return _bad(account, f"cannot decrypt: {error.reason}")
+        return refuse(account, Refusal.CANNOT_DECRYPT, error.reason)
     except MalformedMessage as error:
-        return _bad(account, str(error))
+        too_large = len(body) > MAX_BODY_BYTES  # a body sent without Content-Length (chunked)
+        return refuse(account, Refusal.TOO_LARGE if too_large else Refusal.MALFORMED, str(error)[:200])
     if message.account_original_id != account.original_id:
-        return _bad(account, "ToUserName is not this account's original id")
+        return refuse(account, Refusal.WRONG_ACCOUNT)
 
-    _, reply = record_inbound(account=account, message=message, body=plain, encrypted=encrypted)
+    try:
+        _, reply = record_inbound(
+            account=account, message=message, body=plain, encrypted=encrypted, nonce=nonce, timestamp=int(timestamp)
+        )
+    except Replayed:
+        return refuse(account, Refusal.REPLAYED_NONCE)
     if reply is None:
         return HttpResponse(SUCCESS, content_type="text/plain")
     xml = render_reply(
