@@ -11,7 +11,7 @@ from django.conf import settings
 from tests.subscriptions.conftest import make_activity
 from wechat.signature import jssdk_signature
 from wxnotify.subscriptions import services
-from wxnotify.subscriptions.models import PageVisit, Subscription, Template
+from wxnotify.subscriptions.models import PageVisit, Subscription, SubscriptionEvent, Template
 
 WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.50(0x1800323a) NetType/WIFI Language/zh_CN"
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -147,11 +147,17 @@ def test_outside_wechat_the_page_says_how_to_open_it(client, hospital):
     assert not PageVisit.objects.exists()
 
 
-def test_the_older_one_time_subscription_link(client, hospital):
-    account, sim, activity, one_time, openid = hospital
-    account.one_time_template_id = sim.get(f"/_sim/accounts/{account.appid}")["one_time_template_id"]
-    account.save()
+def confirm_page_return(client, sim, activity, openid):
+    """The older one-time subscription: our confirm link → (OAuth first) → WeChat's confirm page → "允许".
+
+    Returns the path and query WeChat redirects the browser back to."""
     start = client.get(f"/s/{activity.code}/confirm")
+    assert start.status_code == 302 and start["Location"].startswith(settings.WECHAT_OAUTH_AUTHORIZE_URL)
+    query = parse_qs(urlsplit(start["Location"]).query)
+    code = wechat_code(sim, query, openid)
+    back = client.get(f"/s/{activity.code}/oauth", {"code": code, "state": query["state"][0]})
+    assert back.status_code == 302 and back["Location"] == f"/s/{activity.code}/confirm"
+    start = client.get(back["Location"])
     assert start.status_code == 302 and start["Location"].startswith(settings.WECHAT_SUBSCRIBEMSG_URL)
     params = {k: v[0] for k, v in parse_qs(urlsplit(start["Location"]).query).items()}
     page = (
@@ -161,11 +167,72 @@ def test_the_older_one_time_subscription_link(client, hospital):
     )
     form = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page)) | {"answer": "confirm"}
     back = urlsplit(location_of(f"{sim.base_url}/mp/subscribemsg", urlencode(form).encode()))
-    confirmed = client.get(f"{back.path}?{back.query}")
+    return back.path, parse_qs(back.query)
+
+
+def legacy_template_on(account, sim):
+    account.one_time_template_id = sim.get(f"/_sim/accounts/{account.appid}")["one_time_template_id"]
+    account.save()
+
+
+def test_the_older_one_time_subscription_link(client, hospital):
+    account, sim, activity, one_time, openid = hospital
+    legacy_template_on(account, sim)
+    path, query = confirm_page_return(client, sim, activity, openid)
+    confirmed = client.get(path, {k: v[0] for k, v in query.items()})
     assert confirmed.status_code == 200 and "已订阅" in confirmed.content.decode()
     legacy = Subscription.objects.get(template__kind=Template.Kind.LEGACY_ONE_TIME, openid=openid)
     assert legacy.credits == 1
     assert services.record_confirm(activity=activity, openid=openid, scene=activity.pk % 10001) is False  # same scene
-    forged = client.get(f"{back.path}?{back.query}")  # the reserved state was used up
+    forged = client.get(path, {k: v[0] for k, v in query.items()})  # the reserved state was used up
     assert forged.status_code == 400
     assert Subscription.objects.get(pk=legacy.pk).credits == 1
+
+
+def test_the_confirm_return_cannot_claim_another_patient(client, hospital):
+    """The probe's second hole: `?openid=<anyone>&…&reserved=<mine>` recorded an accept for anyone and bound
+    this browser to that patient, whose status the page then showed."""
+    account, sim, activity, one_time, me = hospital
+    legacy_template_on(account, sim)
+    victim = sim.post(f"/_sim/accounts/{account.appid}/patients", {"count": 1})["openids"][0]
+    path, query = confirm_page_return(client, sim, activity, me)
+    claimed = {k: v[0] for k, v in query.items()} | {"openid": victim}
+    response = client.get(path, claimed)
+    assert response.status_code == 403 and "无法确认是你本人" in response.content.decode()
+    assert not Subscription.objects.filter(openid=victim).exists()
+    assert not SubscriptionEvent.objects.filter(openid=victim).exists()
+    assert not Subscription.objects.filter(template__kind=Template.Kind.LEGACY_ONE_TIME).exists()
+    # the session still belongs to the patient WeChat named, not to the victim
+    assert client.session[f"wx_openid:{account.appid}"] == me
+
+
+def test_the_confirm_return_cannot_claim_extra_scenes(client, hospital):
+    """Each scene is one more send; the browser may not invent scenes the page never asked WeChat for."""
+    account, sim, activity, one_time, me = hospital
+    legacy_template_on(account, sim)
+    path, query = confirm_page_return(client, sim, activity, me)
+    response = client.get(path, {k: v[0] for k, v in query.items()} | {"scene": str((activity.pk + 1) % 10001)})
+    assert response.status_code == 400
+    assert not Subscription.objects.filter(template__kind=Template.Kind.LEGACY_ONE_TIME).exists()
+
+
+def test_a_confirm_return_without_oauth_records_nothing(client, hospital):
+    """A browser that never went through OAuth has no patient: whatever the return says, nothing is recorded."""
+    account, sim, activity, one_time, openid = hospital
+    legacy_template_on(account, sim)
+    session = client.session
+    session[f"wx_confirm_state:{activity.code}"] = "abc123"
+    session.save()
+    response = client.get(
+        f"/s/{activity.code}/confirmed",
+        {
+            "openid": openid,
+            "template_id": account.one_time_template_id,
+            "action": "confirm",
+            "scene": str(activity.pk % 10001),
+            "reserved": "abc123",
+        },
+    )
+    assert response.status_code == 403
+    assert not Subscription.objects.exists() and not SubscriptionEvent.objects.exists()
+    assert client.get(f"/s/{activity.code}/status").status_code == 404

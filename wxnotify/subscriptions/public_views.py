@@ -75,18 +75,7 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "subscriptions/public/outside_wechat.html", {"activity": activity, "page_url": page_url})
     openid = request.session.get(_openid_key(activity))
     if not openid:
-        state = secrets.token_urlsafe(16)
-        request.session[f"wx_oauth_state:{code}"] = state
-        query = urlencode(
-            {
-                "appid": activity.account.appid,
-                "redirect_uri": _public(reverse("subscribe:oauth", args=[code])),
-                "response_type": "code",
-                "scope": "snsapi_base",
-                "state": state,
-            }
-        )
-        return HttpResponseRedirect(f"{settings.WECHAT_OAUTH_AUTHORIZE_URL}?{query}#wechat_redirect")
+        return _begin_oauth(request, activity, then="subscribe:page")
     services.record_visit(activity=activity, openid=openid)
     templates = [
         t
@@ -103,6 +92,28 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
         "confirm_available": bool(activity.account.one_time_template_id),
     }
     return render(request, "subscriptions/public/page.html", context)
+
+
+# Where the OAuth return may send the browser on: only these, never a URL the browser supplies.
+_AFTER_OAUTH = ("subscribe:page", "subscribe:confirm")
+
+
+def _begin_oauth(request: HttpRequest, activity: Activity, *, then: str) -> HttpResponse:
+    """Learn who this patient is from WeChat (silent snsapi_base), then go on to `then`."""
+    code = activity.code
+    state = secrets.token_urlsafe(16)
+    request.session[f"wx_oauth_state:{code}"] = state
+    request.session[f"wx_oauth_then:{code}"] = then
+    query = urlencode(
+        {
+            "appid": activity.account.appid,
+            "redirect_uri": _public(reverse("subscribe:oauth", args=[code])),
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": state,
+        }
+    )
+    return HttpResponseRedirect(f"{settings.WECHAT_OAUTH_AUTHORIZE_URL}?{query}#wechat_redirect")
 
 
 def _jssdk_config(activity: Activity, url: str) -> dict[str, Any] | None:
@@ -151,7 +162,8 @@ def oauth_return(request: HttpRequest, code: str) -> HttpResponse:
         return _error(request, _("微信授权已失效（授权码只能使用一次），请重新打开活动页。"))
     request.session[_openid_key(activity)] = openid
     request.session.cycle_key()
-    return HttpResponseRedirect(reverse("subscribe:page", args=[code]))
+    then = request.session.pop(f"wx_oauth_then:{code}", "subscribe:page")
+    return HttpResponseRedirect(reverse(then if then in _AFTER_OAUTH else "subscribe:page", args=[code]))
 
 
 @login_not_required
@@ -187,6 +199,10 @@ def confirm_start(request: HttpRequest, code: str) -> HttpResponse:
     activity = _activity(code)
     if activity is None or not activity.account.one_time_template_id:
         return _not_found(request)
+    if not request.session.get(_openid_key(activity)):
+        # WeChat does not sign the confirm page's redirect back: the openid in it proves nothing. Learn
+        # the patient's openid by OAuth first, and accept only a return that names that patient.
+        return _begin_oauth(request, activity, then="subscribe:confirm")
     reserved = secrets.token_hex(16)  # [a-zA-Z0-9], ≤128 bytes, as WeChat requires
     request.session[f"wx_confirm_state:{code}"] = reserved
     query = urlencode(
@@ -212,13 +228,16 @@ def confirm_return(request: HttpRequest, code: str) -> HttpResponse:
         return _error(request, _("链接已失效，请从活动页重新订阅。"))
     if request.GET.get("template_id") != activity.account.one_time_template_id:
         return _error(request, _("订阅的模板与活动不符。"))
-    confirmed = request.GET.get("action") == "confirm" and request.GET.get("openid")
+    confirmed = request.GET.get("action") == "confirm"
     if confirmed:
-        try:
-            scene = int(request.GET.get("scene", ""))
-        except ValueError:
+        known = str(request.session.get(_openid_key(activity), ""))
+        claimed = request.GET.get("openid", "")
+        if not known or not hmac.compare_digest(known.encode(), claimed.encode()):
+            log.warning("one-time confirm return for activity %s names another patient than OAuth did", code)
+            return _error(request, _("无法确认是你本人订阅，请从活动页重新订阅。"), 403)
+        scene = request.GET.get("scene", "")
+        if not (scene.isascii() and scene.isdigit() and int(scene) == activity.pk % 10001):
             return _error(request, _("参数错误。"))
-        services.record_confirm(activity=activity, openid=request.GET["openid"], scene=scene)
-        request.session[_openid_key(activity)] = request.GET["openid"]
+        services.record_confirm(activity=activity, openid=known, scene=int(scene))
     context = {"activity": activity, "confirmed": bool(confirmed), "now": timezone.now()}
     return render(request, "subscriptions/public/confirmed.html", context)
