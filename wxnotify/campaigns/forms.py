@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.campaigns.models import Campaign
+from wxnotify.console.links import WebLinkField
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.services import ensure_legacy_template
 from wxnotify.subscriptions.validation import validate_message
@@ -19,7 +20,7 @@ MINIPROGRAM_APPID = re.compile(r"wx[0-9a-f]{16}")
 
 
 class CampaignForm(forms.ModelForm):
-    page = forms.URLField(label=_("跳转网页"), required=False, assume_scheme="https")
+    page = WebLinkField(label=_("跳转网页"), required=False)
     # No max_length here: WeChat's own rule (≤15) is checked in clean(), in the same words as every field.
     title = forms.CharField(label=_("标题"), required=False, help_text=_("旧版一次性订阅消息的标题，15 个字以内"))
 

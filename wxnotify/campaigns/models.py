@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
+from wxnotify.console.links import web_link
 from wxnotify.subscriptions.models import Activity, Template
 
 
@@ -57,7 +58,7 @@ class Campaign(models.Model):
     title = models.CharField(_("标题（旧版一次性订阅消息）"), max_length=15, blank=True)
     # WeChat delivers to people who no longer follow (in 服务通知); by default a send skips them (C5).
     include_unfollowed = models.BooleanField(_("也发给已取消关注的人"), default=False)
-    page = models.URLField(_("跳转网页"), blank=True, max_length=1024)
+    page = models.URLField(_("跳转网页"), blank=True, max_length=1024, validators=[web_link])
     miniprogram_appid = models.CharField(_("小程序 AppID"), max_length=32, blank=True)
     miniprogram_pagepath = models.CharField(_("小程序页面"), max_length=255, blank=True)
     strict = models.BooleanField(_("严格模式（任何失败即停止）"), default=False)

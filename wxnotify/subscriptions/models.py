@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
+from wxnotify.console.links import web_link
 
 CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/1/i/l/o: codes are read off posters
 
@@ -66,7 +67,7 @@ class Activity(models.Model):
     starts_at = models.DateTimeField(_("开始时间"))
     ends_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     place = models.CharField(_("地点"), max_length=100, blank=True)
-    live_url = models.URLField(_("直播或购买链接"), blank=True)
+    live_url = models.URLField(_("直播或购买链接"), blank=True, validators=[web_link])
     description = models.TextField(_("简介"), blank=True)
     templates = models.ManyToManyField(Template, related_name="activities", verbose_name=_("订阅模板"))
     archived = models.BooleanField(_("已归档"), default=False)
