@@ -53,7 +53,7 @@ bench: $(VENV)/.installed-dev
 
 web: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$${WXNOTIFY_PORT:-8000} --workers 2 --threads 4
+	$(BIN)/gunicorn config.wsgi -c config/gunicorn.conf.py --bind 127.0.0.1:$${WXNOTIFY_PORT:-8000} --workers 2 --threads 4
 
 worker: $(VENV)/.installed
 	$(BIN)/python manage.py run_huey

@@ -128,6 +128,8 @@ def main() -> dict:
             "-m",
             "gunicorn",
             "config.wsgi",
+            "-c",
+            "config/gunicorn.conf.py",
             "--bind",
             f"127.0.0.1:{args.port}",
             "--workers",

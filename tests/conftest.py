@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -197,6 +198,49 @@ def worker_env(**extra: str) -> dict[str, str]:
         }
         | extra
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_web_app(*, workers: int = 1, threads: int = 4, **env: str) -> Iterator[tuple[str, Path]]:
+    """The web app as production runs it (gunicorn with config/gunicorn.conf.py) on this test's database.
+
+    Yields its base URL and the file its log goes to. The test needs a transactional database."""
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    log_path = Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=root, env=worker_env(**env), stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/login/", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-2000:]}") from None
+                time.sleep(0.2)
+        yield base, log_path
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
 
 
 VACCINE_FIELDS = {

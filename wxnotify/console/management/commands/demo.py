@@ -250,8 +250,10 @@ class Command(BaseCommand):
         os.environ.update({k: v for k, v in env.items() if k.startswith("WECHAT_")})
         settings.WECHAT_API_BASE_URL = sim  # for the follower sync run from this process
         python = sys.executable
+        conf = settings.BASE_DIR / "config" / "gunicorn.conf.py"
         gunicorn = (
-            f"-m gunicorn config.wsgi --bind 127.0.0.1:{options['port']} --workers 2 --threads 4 --log-level warning"
+            f"-m gunicorn config.wsgi -c {conf} --bind 127.0.0.1:{options['port']} --workers 2"
+            " --threads 4 --log-level warning"
         )
         wxsim = f"-m wxsim serve --demo --port {options['sim_port']} --demo-callback {callback}"
         children = [
