@@ -178,12 +178,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "login"
+# Login lockout (console/lockout.py), all within the cool-off: failures of one username from one address,
+# of one address across all usernames (password spraying), of one username across all addresses.
 AXES_FAILURE_LIMIT = int(os.environ.get("WXNOTIFY_LOGIN_FAILURE_LIMIT", "5"))
+WXNOTIFY_LOGIN_IP_LIMIT = int(os.environ.get("WXNOTIFY_LOGIN_IP_LIMIT", "20"))
+WXNOTIFY_LOGIN_USERNAME_LIMIT = int(os.environ.get("WXNOTIFY_LOGIN_USERNAME_LIMIT", "10"))
 AXES_COOLOFF_TIME = float(os.environ.get("WXNOTIFY_LOGIN_COOLOFF_HOURS", "0.25"))  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
+AXES_HANDLER = "wxnotify.console.lockout.SprayAwareHandler"
+AXES_LOCKOUT_CALLABLE = "wxnotify.console.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "wxnotify.console.lockout.client_ip"
+# Failures while locked out do not push the end of the lockout further: the page's "try again at" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# How many reverse proxies stand in front of the web processes (0: none, clients connect directly). With 1 or
+# more, the client's address is read from X-Forwarded-For (the lockout counts by it) and X-Forwarded-Proto
+# says whether the client used HTTPS. Never set it without a proxy that overwrites those headers.
+WXNOTIFY_PROXY_COUNT = int(os.environ.get("WXNOTIFY_PROXY_COUNT", "0"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
