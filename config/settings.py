@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
     "huey.contrib.djhuey",
     "wxnotify.accounts",
     "wxnotify.callbacks",
@@ -79,6 +80,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "wxnotify.console.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "wxnotify.console.middleware.LanguageMiddleware",
@@ -203,6 +206,33 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+if WXNOTIFY_PROXY_COUNT > 0:
+    # The proxy terminates TLS and says so; it must overwrite (not pass on) a client's X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
+    # HTTPS only. WeChat's server URL must then be https:// too (WeChat does not follow a redirect).
+    SECURE_SSL_REDIRECT = env_bool("WXNOTIFY_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("WXNOTIFY_HSTS_SECONDS", str(365 * 86400)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("WXNOTIFY_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("WXNOTIFY_HSTS_PRELOAD", True)
+
+# Content-Security-Policy on every response (django-csp): scripts only from our own static files — htmx
+# and, later, ECharts are vendored there — and no inline script or on…= handler anywhere; the patient page
+# adds WeChat's JS-SDK origin for itself. Inline style stays allowed: style attributes draw the bars.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # --- language and time --------------------------------------------------------------------
 

@@ -304,3 +304,38 @@ def sending(simulated_wechat, live_server):
 
     yield account, sim, template, subscribers, campaign
     sim.drain()  # WeChat's last delivery reports reach the product before the test's data is removed
+
+
+@pytest.fixture
+def hospital_console(simulated_wechat, client, push):
+    """A hospital on the simulator with something on every page, and Alice (its administrator) logged in:
+    a template, an activity, a completed send with sent and failed rows, a follower and the pushes behind it."""
+    from django.contrib.auth import get_user_model
+
+    from tests.conftest import VACCINE_FIELDS, as_account, fixture_xml
+    from tests.subscriptions.conftest import make_activity, make_template
+    from wxnotify.accounts.models import Membership
+    from wxnotify.campaigns.models import Campaign, Delivery, Previewer
+
+    account, sim = simulated_wechat
+    alice = get_user_model().objects.create_user("alice")
+    Membership.objects.create(user=alice, account=account, role="administrator")
+    template = make_template(account, template_id="TPL_VACCINE")
+    activity = make_activity(account, template)
+    campaign = Campaign.objects.create(
+        account=account,
+        template=template,
+        name="HPV 疫苗到货",
+        audience="template",
+        data=VACCINE_FIELDS,
+        state="completed",
+    )
+    Delivery.objects.bulk_create(
+        [Delivery(campaign=campaign, openid=f"o{i:027d}", state="sent") for i in range(60)]
+        + [Delivery(campaign=campaign, openid=f"f{i:027d}", state="failed", errcode=43101) for i in range(5)]
+    )
+    Previewer.objects.create(account=account, name="王老师", openid="oPreviewer000000000000000001")
+    for name in ("follow_qrscene.xml", "menu_click.xml", "text.xml"):
+        assert push(account, as_account(fixture_xml(name), account)).status_code == 200
+    client.force_login(alice)
+    return account, sim, template, activity, campaign

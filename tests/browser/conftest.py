@@ -40,10 +40,17 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; at the end, no script, style or connection of any page it visited was refused by the
+    Content-Security-Policy (Chromium reports each refusal on the console)."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield page
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The patient page (S2) with OAuth and the JS-SDK through the simulator, and hostile input."""
 
+import json
 import re
 import urllib.error
 import urllib.request
@@ -80,7 +81,9 @@ def test_oauth_then_the_page_with_a_valid_jssdk_signature(client, hospital):
     html = page.content.decode()
     assert page.status_code == 200 and "一键订阅提醒" in html and activity.title in html
     assert f'template="{one_time.template_id}"' in html
-    config = dict(re.findall(r'(appId|timestamp|nonceStr|signature): "([^"]+)"', html))
+    config = json.loads(re.search(r'<script id="page-config" type="application/json">(.*?)</script>', html).group(1))[
+        "jssdk"
+    ]
     ticket = sim.world.accounts[account.appid].jsapi_ticket[0]
     url = settings.WXNOTIFY_PUBLIC_URL + f"/s/{activity.code}/"
     assert config["signature"] == jssdk_signature(

@@ -63,6 +63,8 @@ class CampaignForm(forms.ModelForm):
         else:
             templates = templates.exclude(kind=Template.Kind.LEGACY_ONE_TIME)
         self.fields["template"].queryset = templates  # type: ignore[attr-defined]
+        # Choosing a template reloads the form with that template's fields (console.js).
+        self.fields["template"].widget.attrs["data-reload-with"] = "template"
         self.fields["activity"].queryset = Activity.objects.filter(account=account)  # type: ignore[attr-defined]
         sends = Campaign.objects.filter(account=account, started_at__isnull=False)  # sends that reached someone
         self.fields["source_campaign"].queryset = sends.exclude(audience=Campaign.Audience.PREVIEWERS)  # type: ignore[attr-defined]

@@ -44,3 +44,19 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every page and export this app renders: console pages and CSV files hold
+    openids and patients' data, and a shared hospital PC's browser cache or a proxy must not keep them.
+    Static files (served by WhiteNoise, further in) keep their own caching."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        static = request.path.startswith(str(settings.STATIC_URL))
+        if not static and "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+        return response

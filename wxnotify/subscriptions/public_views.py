@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -83,6 +83,7 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
         if t.status == Template.Status.ACTIVE and t.kind != Template.Kind.LEGACY_ONE_TIME
     ]
     config = _jssdk_config(activity, _public(request.get_full_path()))
+    starts = timezone.localtime(activity.starts_at)
     context = {
         "activity": activity,
         "templates": templates,
@@ -90,8 +91,23 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
         "jssdk": config,
         "jssdk_url": settings.WECHAT_JSSDK_URL,
         "confirm_available": bool(activity.account.one_time_template_id),
+        "page_config": {
+            "jssdk": config,
+            "statusUrl": reverse("subscribe:status", args=[code]),
+            "when": f"{starts.month}月{starts.day}日 {starts:%H:%M}",
+        },
     }
-    return render(request, "subscriptions/public/page.html", context)
+    response = render(request, "subscriptions/public/page.html", context)
+    # WeChat's JS-SDK script comes from WeChat (the simulator in the demo): this page, and only this page,
+    # may load it and let it talk home. django-csp adds these to the site policy (its csp_update mechanism).
+    wechat_js = _origin(settings.WECHAT_JSSDK_URL)
+    response._csp_update = {"script-src": [wechat_js], "connect-src": [wechat_js]}  # type: ignore[attr-defined]
+    return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 # Where the OAuth return may send the browser on: only these, never a URL the browser supplies.

@@ -1,0 +1,42 @@
+// The little behaviour console pages need, asked for by data- attributes: the Content-Security-Policy
+// allows no inline script or on…= handler, so none of it lives in the templates.
+(function () {
+  "use strict";
+
+  // <select data-autosubmit>: choosing submits its form (account and language switchers).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]")) {
+      select.form.submit();
+    }
+    // <select data-reload-with="template">: reload the page with ?template=<the choice> (compose).
+    if (select.matches && select.matches("select[data-reload-with]")) {
+      var url = new URL(window.location.href);
+      url.searchParams.set(select.dataset.reloadWith, select.value);
+      window.location.href = url.toString();
+    }
+  });
+
+  // <button data-copy="#id">: copy that element's text.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    var source = button && document.querySelector(button.dataset.copy);
+    if (source && navigator.clipboard) {
+      navigator.clipboard.writeText(source.textContent.trim());
+    }
+  });
+
+  // <form data-confirm="question">: ask before submitting.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+
+  // <body data-print-on-load>: the poster opened with ?print=1 prints itself.
+  if (document.body && document.body.hasAttribute("data-print-on-load") &&
+      new URLSearchParams(window.location.search).get("print") === "1") {
+    window.addEventListener("load", function () { window.print(); });
+  }
+})();
