@@ -36,6 +36,9 @@ MAX_BODY_BYTES = 64 * 1024  # real callbacks are a few hundred bytes; compatible
 # CreateTime is Unix seconds: WeChat's are 10 digits. Anything outside 0 .. 2^32 (the year 2106) cannot
 # be a date WeChat sent, and would not fit a datetime on every platform.
 MAX_CREATE_TIME = 2**32
+# WeChat's identifiers are short (an openid is 28 characters, a gh_ id 15, a template id 43, a QR scene at
+# most 64); anything longer did not come from WeChat and would not fit the columns that keep them.
+MAX_ID_LENGTH = 64
 
 
 class MalformedMessage(ValueError):
@@ -73,6 +76,19 @@ def _required(root: ET.Element, name: str) -> str:
     value = _text(root, name)
     if not value:
         raise MalformedMessage(f"missing <{name}>")
+    return value
+
+
+def _identifier(root: ET.Element, name: str) -> str:
+    value = _required(root, name)
+    if len(value) > MAX_ID_LENGTH:
+        raise MalformedMessage(f"<{name}> longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _scene(value: str) -> str:
+    if len(value) > MAX_ID_LENGTH:
+        raise MalformedMessage(f"<EventKey> longer than a QR scene ({MAX_ID_LENGTH} characters)")
     return value
 
 
@@ -119,7 +135,7 @@ def _choices(root: ET.Element, wrappers: Iterable[str]) -> tuple[SubscribeChoice
         scene_text = _text(item, "PopupScene")
         choices.append(
             SubscribeChoice(
-                template_id=_required(item, "TemplateId"),
+                template_id=_identifier(item, "TemplateId"),
                 status=_required(item, "SubscribeStatusString"),
                 popup_scene=_integer(scene_text, "PopupScene") if scene_text else None,
             )
@@ -135,7 +151,7 @@ def _sent_results(root: ET.Element) -> tuple[SentResult, ...]:
         raise MalformedMessage("missing <SubscribeMsgSentEvent>")
     results = tuple(
         SentResult(
-            template_id=_required(item, "TemplateId"),
+            template_id=_identifier(item, "TemplateId"),
             msg_id=_integer(_required(item, "MsgID"), "MsgID"),
             error_code=_integer(_text(item, "ErrorCode") or "0", "ErrorCode"),
             error_status=_text(item, "ErrorStatus") or "",
@@ -151,8 +167,8 @@ def parse_message(body: bytes) -> AnyMessage:
     """A plaintext message body (or the decrypted inner XML) as a message; MalformedMessage otherwise."""
     root = _parse_root(body)
     base = {
-        "account_original_id": _required(root, "ToUserName"),
-        "openid": _required(root, "FromUserName"),
+        "account_original_id": _identifier(root, "ToUserName"),
+        "openid": _identifier(root, "FromUserName"),
         "create_time": _create_time(_required(root, "CreateTime")),
         "msg_type": _required(root, "MsgType"),
     }
@@ -174,12 +190,12 @@ def parse_message(body: bytes) -> AnyMessage:
     key = _text(root, "EventKey") or ""
     kind = event.lower()
     if kind == "subscribe":
-        scene = key[len("qrscene_") :] if key.startswith("qrscene_") else None
+        scene = _scene(key[len("qrscene_") :]) if key.startswith("qrscene_") else None
         return FollowEvent(**base, scene=scene or None, ticket=_text(root, "Ticket") or None)  # type: ignore[arg-type]
     if kind == "unsubscribe":
         return UnfollowEvent(**base)  # type: ignore[arg-type]
     if kind == "scan":
-        return ScanEvent(**base, scene=key, ticket=_text(root, "Ticket") or None)  # type: ignore[arg-type]
+        return ScanEvent(**base, scene=_scene(key), ticket=_text(root, "Ticket") or None)  # type: ignore[arg-type]
     if kind == "click":
         return MenuClickEvent(**base, key=key)  # type: ignore[arg-type]
     if kind == "view":

@@ -219,6 +219,11 @@ HOSTILE = {
     "time_beyond_any_date": fixture("follow.xml").replace(b"1610969440", str(2**63 - 1).encode()),
     "time_past_2106": fixture("follow.xml").replace(b"1610969440", str(2**32).encode()),
     "negative_time": fixture("follow.xml").replace(b"1610969440", b"-1"),
+    # longer than any WeChat identifier, and than the columns that keep them (a 5xx on PostgreSQL)
+    "long_openid": fixture("follow.xml").replace(b"otFpruAK8D-E6EfStSYonYSBZ8_4", b"o" * 65),
+    "long_account_id": fixture("follow.xml").replace(b"gh_123456789abc", b"gh_" + b"9" * 62),
+    "long_scene": fixture("follow_qrscene.xml").replace(b"qrscene_", b"qrscene_" + b"s" * 65),
+    "long_template_id": fixture("subscribe_msg_popup_event.xml").replace(b"VRR0UEO9", b"V" * 70),
     "text_without_msgid": b"<xml><ToUserName>gh_1</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>",
     "popup_without_list": b"<xml><ToUserName>gh_1</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
     b"<Event>subscribe_msg_popup_event</Event><SubscribeMsgPopupEvent></SubscribeMsgPopupEvent></xml>",

@@ -9,16 +9,17 @@ from wxnotify.accounts.access import account_required
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.callbacks.selectors import refused_last_hour
 from wxnotify.console.paging import keyset_page
+from wxnotify.console.params import as_text
 
 
 @account_required()
 def inbound_log(request: HttpRequest) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
     rows = InboundMessage.objects.filter(account=account).defer("body")
-    kind = request.GET.get("kind", "")
+    kind = as_text(request.GET.get("kind"), max_length=64)
     if kind:
         rows = rows.filter(event=kind) if kind != "text" else rows.filter(msg_type="text")
-    openid = request.GET.get("openid", "").strip()
+    openid = as_text(request.GET.get("openid"), max_length=64)
     if openid:
         rows = rows.filter(openid=openid)
     kinds = InboundMessage.objects.filter(account=account).exclude(event="").values_list("event", flat=True).distinct()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.campaigns.models import Campaign
 from wxnotify.console.links import WebLinkField
+from wxnotify.console.params import as_int
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.services import ensure_legacy_template
 from wxnotify.subscriptions.validation import validate_message
@@ -109,10 +110,8 @@ class CampaignForm(forms.ModelForm):
             if self.is_bound
             else (self.initial.get("template") or getattr(self.instance, "template_id", None))
         )
-        try:
-            return Template.objects.filter(account=self.account, pk=int(value)).first() if value else None
-        except (TypeError, ValueError):
-            return None
+        pk = as_int(value)
+        return Template.objects.filter(account=self.account, pk=pk).first() if pk is not None else None
 
     def field_values(self) -> dict[str, str]:
         return (

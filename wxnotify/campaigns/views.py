@@ -26,6 +26,7 @@ from wxnotify.campaigns.forms import CampaignForm
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
 from wxnotify.console.paging import keyset_page
+from wxnotify.console.params import as_int, as_text
 from wxnotify.subscriptions.models import Template
 
 log = logging.getLogger(__name__)
@@ -200,12 +201,12 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def _deliveries(request: HttpRequest, campaign: Campaign):  # type: ignore[no-untyped-def]
     rows = Delivery.objects.filter(campaign=campaign)
     state = request.GET.get("state", "")
-    if state:
+    if state in Delivery.State.values:
         rows = rows.filter(state=state)
-    errcode = request.GET.get("errcode", "")
-    if errcode.lstrip("-").isdigit():
-        rows = rows.filter(errcode=int(errcode))
-    openid = request.GET.get("openid", "").strip()
+    errcode = as_int(request.GET.get("errcode"))
+    if errcode is not None:
+        rows = rows.filter(errcode=errcode)
+    openid = as_text(request.GET.get("openid"), max_length=64)
     if openid:
         rows = rows.filter(openid=openid)
     return rows
@@ -303,7 +304,7 @@ def previewers(request: HttpRequest) -> HttpResponse:
         if request.role not in PERMISSIONS["administer"]:  # type: ignore[attr-defined]
             raise PermissionDenied
         if request.POST.get("remove"):
-            Previewer.objects.filter(account=account, pk=request.POST["remove"]).delete()
+            Previewer.objects.filter(account=account, pk=as_int(request.POST["remove"]) or 0).delete()
         else:
             name, openid = request.POST.get("name", "").strip(), request.POST.get("openid", "").strip()
             if name and openid:

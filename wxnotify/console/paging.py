@@ -8,6 +8,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from wxnotify.console.params import as_int
+
 
 @dataclass
 class Page:
@@ -18,10 +20,10 @@ class Page:
 
 def keyset_page(request: HttpRequest, queryset: QuerySet[Any], *, size: int = 50) -> Page:
     """Rows ordered by descending id, starting below ?before=; one extra row tells whether more exist."""
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        queryset = queryset.filter(id__lt=int(before))
+    before = as_int(request.GET.get("before"), minimum=1)
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
     rows = list(queryset.order_by("-id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return Page(rows=rows, next_before=rows[-1].id if more and rows else None, is_first=not before)
+    return Page(rows=rows, next_before=rows[-1].id if more and rows else None, is_first=before is None)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from wxnotify.accounts.access import SESSION_KEY, account_required, accounts_for
 from wxnotify.callbacks.models import InboundMessage
+from wxnotify.console.params import as_int
 from wxnotify.followers.models import Follower, FollowerChange
 
 
@@ -37,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def switch_account(request: HttpRequest) -> HttpResponse:
-    account = accounts_for(request.user).filter(pk=request.POST.get("account") or 0).first()
+    account = accounts_for(request.user).filter(pk=as_int(request.POST.get("account")) or 0).first()
     if account is not None:
         request.session[SESSION_KEY] = account.pk
     return redirect("console:home")

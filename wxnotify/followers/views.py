@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from wxnotify.accounts.access import account_required
 from wxnotify.console.paging import keyset_page
+from wxnotify.console.params import as_text
 from wxnotify.followers.models import Follower
 from wxnotify.followers.tasks import sync_account_followers
 
@@ -24,7 +25,7 @@ def follower_list(request: HttpRequest) -> HttpResponse:
         followers = followers.filter(is_following=True)
     elif state == "unfollowed":
         followers = followers.filter(is_following=False)
-    query = request.GET.get("q", "").strip()
+    query = as_text(request.GET.get("q"), max_length=64)
     if query:
         followers = followers.filter(openid__startswith=query)
     context = {
