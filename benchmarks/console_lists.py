@@ -13,7 +13,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,26 +20,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.throwaway import throwaway_database  # noqa: E402 - after the path is set
+
 # Outcomes in the proportions a real hospital send shows: most sent, some refused, a few skipped.
 MIX = [("sent", 0, 90), ("failed", 43101, 6), ("skipped", None, 3), ("failed", 40003, 1)]
-
-
-def prepare(postgres: bool) -> str | None:
-    """Environment for a throwaway database; returns the PostgreSQL database to drop afterwards."""
-    os.environ["WXNOTIFY_VAR_DIR"] = tempfile.mkdtemp(prefix="wxnotify-bench-lists-")
-    os.environ["WXNOTIFY_ALLOWED_HOSTS"] = "testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if not postgres:
-        os.environ.pop("DATABASE_URL", None)
-        return None
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    name = f"wxnotify_bench_{os.getpid()}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{name}"
-    return name
 
 
 def fill(deliveries: int) -> dict[str, Any]:
@@ -164,24 +147,9 @@ def main() -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", action="store_true", help="on DATABASE_URL's server (default: SQLite)")
     args = parser.parse_args()
-    dropped = prepare(args.postgres)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    try:
+    os.environ["WXNOTIFY_ALLOWED_HOSTS"] = "testserver"
+    with throwaway_database(postgres=args.postgres, prefix="lists"):
         result = measure(args.deliveries, args.repeat)
-    finally:
-        if dropped:
-            from django.db import connections
-
-            connections.close_all()
-            import psycopg
-
-            base = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dropped}"')
     from benchmarks.summary import record
 
     record(f"console_lists_{result['database']}", result)

@@ -1,8 +1,9 @@
 """The security probe's hostile run against the callback endpoint, repeatable: forged, replayed, stale,
 oversized and malformed pushes, many in flight, against gunicorn as the demo runs it.
 
-`python -m benchmarks.hostile_callbacks [--pushes 10000] [--concurrency 50] [--app-dir DIR]` starts the
-web app on a throwaway database (SQLite, or DATABASE_URL), connects three hospitals (safe, compatible
+`python -m benchmarks.hostile_callbacks [--pushes 10000] [--concurrency 50] [--app-dir DIR] [--postgres]`
+starts the web app on a throwaway database (SQLite, or with --postgres one made on DATABASE_URL's server
+and dropped after), connects three hospitals (safe, compatible
 and plaintext mode), lets each receive one real push (the attacker's material: its signature, timestamp
 and nonce), fires the mix, then one valid push. It prints what came back by kind, how many were stored
 (should be 0), dropped connections, requests/s and p99, the log lines written and the refusal counts
@@ -21,7 +22,6 @@ import random
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -78,13 +78,14 @@ def _event(h: Hospital, openid: str, *, create_time: int | None = None, kind: st
     from wechat.messages import FollowEvent, MenuClickEvent
     from wechat.xmlcodec import render_message
 
-    base = {
-        "account_original_id": h.original_id,
-        "openid": openid,
-        "create_time": create_time if create_time is not None else int(time.time()),
-        "msg_type": "event",
-    }
-    message = FollowEvent(**base) if kind == "subscribe" else MenuClickEvent(**base, key="MENU_VACCINE")
+    at = create_time if create_time is not None else int(time.time())
+    message = (
+        FollowEvent(account_original_id=h.original_id, openid=openid, create_time=at, msg_type="event")
+        if kind == "subscribe"
+        else MenuClickEvent(
+            account_original_id=h.original_id, openid=openid, create_time=at, msg_type="event", key="MENU_VACCINE"
+        )
+    )
     return render_message(message)
 
 
@@ -336,17 +337,20 @@ def main() -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8124)
     parser.add_argument("--app-dir", default=str(ROOT), help="the checkout whose web app is attacked")
+    parser.add_argument("--postgres", action="store_true", help="on DATABASE_URL's server (default: SQLite)")
     args = parser.parse_args()
+    from benchmarks.throwaway import throwaway_database
 
-    var_dir = tempfile.mkdtemp(prefix="wxnotify-hostile-")
-    os.environ["WXNOTIFY_VAR_DIR"] = var_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
+    with throwaway_database(postgres=args.postgres, prefix="hostile") as var_dir:
+        summary = attack_a_web_app(args, var_dir)
+    summary["app_dir"] = str(Path(args.app_dir).resolve())
+    summary["database"] = "postgresql" if args.postgres else "sqlite"
+    summary["concurrency"] = args.concurrency
+    summary["gunicorn"] = f"{args.workers} workers × {args.threads} threads"
+    return summary
 
-    django.setup()
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+def attack_a_web_app(args: argparse.Namespace, var_dir: str) -> dict[str, Any]:
     hospitals = make_hospitals()
     log_path = Path(var_dir) / "web.log"
     app_dir = Path(args.app_dir).resolve()
@@ -370,10 +374,6 @@ def main() -> dict[str, Any]:
         server.terminate()
         server.wait(timeout=15)
     summary["refusals_counted"] = refusal_counts(hospitals)
-    summary["app_dir"] = str(app_dir)
-    summary["database"] = os.environ.get("DATABASE_URL", "sqlite").split("@")[-1]
-    summary["concurrency"] = args.concurrency
-    summary["gunicorn"] = f"{args.workers} workers × {args.threads} threads"
     return summary
 
 
