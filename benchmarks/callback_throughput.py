@@ -14,7 +14,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -28,14 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GOAL_EVENTS_PER_S, GOAL_P99_MS = 1500, 100  # roadmap targets
-
-
-def setup_django(var_dir: str) -> None:
-    os.environ["WXNOTIFY_VAR_DIR"] = var_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def build_pushes(account, n: int, *, offset: int = 0, create_time: int) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
@@ -101,15 +92,17 @@ def main() -> dict:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8123)
     args = parser.parse_args()
+    from benchmarks.throwaway import throwaway_database
 
-    var_dir = tempfile.mkdtemp(prefix="wxnotify-bench-")
-    setup_django(var_dir)
-    from django.core.management import call_command
+    # DATABASE_URL set: a database made for the run on that server (the URL's own database is left alone)
+    with throwaway_database(postgres=bool(os.environ.get("DATABASE_URL")), prefix="callback") as var_dir:
+        return measure(args, var_dir)
 
+
+def measure(args: argparse.Namespace, var_dir: str) -> dict:
     from wxnotify.accounts.models import OfficialAccount
     from wxnotify.callbacks.models import InboundMessage
 
-    call_command("migrate", verbosity=0)
     account = OfficialAccount.objects.create(
         name="bench",
         appid="wxbench0000000001",
@@ -159,7 +152,7 @@ def main() -> dict:
     stored = InboundMessage.objects.filter(account=account, openid__lt=f"oBench{10**6:022d}").count()
     retried = InboundMessage.objects.filter(account=account, times_received=2).count()
     result = {
-        "database": os.environ.get("DATABASE_URL", "sqlite").split("@")[-1],
+        "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
         "events": args.events,
         "concurrency": args.concurrency,
         "gunicorn_workers": args.workers,
