@@ -190,12 +190,23 @@ def test_two_processes_racing_one_nonce_with_two_bodies_store_one(make_account):
     assert InboundMessage.objects.filter(account=account).count() == 1
 
 
-def test_a_nonce_older_than_the_window_is_forgotten(client, make_account):
+def test_the_worker_forgets_nonces_older_than_the_window_and_counts_older_than_a_month(make_account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wxnotify.callbacks.tasks import prune_callback_tables
+
     account = make_account(mode="plaintext")
     PushNonce.objects.create(account=account, nonce="old", timestamp=int(time.time()) - 3600, digest="x")
     PushNonce.objects.create(account=account, nonce="new", timestamp=int(time.time()), digest="y")
-    assert prune_nonces() == 1
+    minute = timezone.now().replace(second=0, microsecond=0)
+    for age in (timedelta(days=31), timedelta(days=29)):
+        RefusedPushes.objects.create(account=account, reason="bad_signature", minute=minute - age, count=3)
+    prune_callback_tables.call_local()  # the periodic task's own code, without the queue
     assert list(PushNonce.objects.values_list("nonce", flat=True)) == ["new"]
+    assert RefusedPushes.objects.count() == 1
+    assert prune_nonces() == 0
 
 
 def test_refusals_are_counted_by_reason_and_logged_once_a_minute(client, make_account, caplog, personas):
