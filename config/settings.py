@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "wxnotify.followers",
     "wxnotify.subscriptions",
     "wxnotify.campaigns",
+    "wxnotify.engagement",
     "wxnotify.console",
 ]
 
@@ -160,7 +161,7 @@ if REDIS_URL:
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
-        "name": "wxnotify",
+        "name": os.environ.get("WXNOTIFY_QUEUE_NAME", "wxnotify"),
         "filename": str(VAR_DIR / os.environ.get("WXNOTIFY_QUEUE_FILE", "huey.sqlite3")),
         "immediate": HUEY_IMMEDIATE,
         "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
@@ -281,6 +282,8 @@ WXNOTIFY_SEND_LEASE_SECONDS = float(os.environ.get("WXNOTIFY_SEND_LEASE_SECONDS"
 WXNOTIFY_CALLBACK_WINDOW_SECONDS = int(os.environ.get("WXNOTIFY_CALLBACK_WINDOW_SECONDS", "300"))
 # Refused pushes are counted in memory and written this often (seconds; 0 writes each one at once).
 WXNOTIFY_REFUSAL_FLUSH_SECONDS = float(os.environ.get("WXNOTIFY_REFUSAL_FLUSH_SECONDS", "5"))
+# The second message of a welcome leaves this long after the follow was answered, so it arrives after the first.
+WXNOTIFY_SECOND_MESSAGE_DELAY_SECONDS = float(os.environ.get("WXNOTIFY_SECOND_MESSAGE_DELAY_SECONDS", "2"))
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

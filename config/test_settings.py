@@ -16,3 +16,4 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - threads in tests must not keep connections open
 WXNOTIFY_REFUSAL_FLUSH_SECONDS = 0  # tests read the refusal counts right after the request
+WXNOTIFY_SECOND_MESSAGE_DELAY_SECONDS = 0  # Huey's immediate mode never runs a task scheduled for later

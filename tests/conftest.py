@@ -243,6 +243,37 @@ def running_web_app(*, workers: int = 1, threads: int = 4, **env: str) -> Iterat
         server.wait(timeout=15)
 
 
+@contextmanager
+def queue_worker(**env: str) -> Iterator[None]:
+    """A real Huey worker process on a queue of this test's own, which this process enqueues into (instead of
+    running tasks inline, as tests otherwise do). The test needs a transactional database."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from django.conf import settings
+    from huey.contrib.djhuey import HUEY
+
+    root = Path(__file__).resolve().parent.parent
+    name, queue_file = f"test-{uuid.uuid4().hex[:8]}", f"queue-{uuid.uuid4().hex[:8]}.sqlite3"
+    saved = (HUEY.name, dict(HUEY.storage_kwargs))
+    HUEY.name = name
+    if "filename" in HUEY.storage_kwargs:
+        HUEY.storage_kwargs["filename"] = str(Path(settings.VAR_DIR) / queue_file)
+    HUEY.immediate = False  # a new storage: the queue the worker reads
+    environment = worker_env(WXNOTIFY_QUEUE_NAME=name, WXNOTIFY_QUEUE_FILE=queue_file, **env)
+    worker = subprocess.Popen([sys.executable, "manage.py", "run_huey", "--quiet"], cwd=root, env=environment)
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+        HUEY.name, HUEY.storage_kwargs = saved[0], saved[1]
+        HUEY.immediate = True
+
+
 VACCINE_FIELDS = {
     "thing1": "九价HPV疫苗",
     "date2": "2026年12月1日",

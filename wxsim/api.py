@@ -430,6 +430,10 @@ class Api:
                 raise ApiError(codes[3], "invalid sub button url size" if sub else "invalid button url size")
             if not url.startswith(("http://", "https://")):
                 raise ApiError(40055, "invalid button url domain")
+        if kind in {"media_id", "view_limited"} and not button.get("media_id"):
+            raise ApiError(40007, "invalid media_id")
+        if kind in {"article_id", "article_view_limited"} and not button.get("article_id"):
+            raise ApiError(40007, "invalid article_id")
         if kind == "miniprogram" and not (button.get("appid") and button.get("pagepath")):
             raise ApiError(
                 40166 if not button.get("appid") else 40165,
