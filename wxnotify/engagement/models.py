@@ -153,14 +153,15 @@ class KeywordRule(ReplyContent):
 
 
 class RuleSet(models.Model):
-    """The version of an account's replies (keyword rules and welcomes): every change bumps it, and every
-    web process compares it with the copy it holds before answering, so a change is seen everywhere at once."""
+    """The version of an account's replies (keyword rules and welcomes): every change gives it a new random
+    stamp, and every web process compares it with the copy it holds before answering, so a change is seen
+    everywhere at once. Random, not a counter: an account created anew under a reused id starts afresh."""
 
     account = models.OneToOneField(OfficialAccount, on_delete=models.CASCADE, related_name="rule_set")
-    version = models.PositiveIntegerField(default=0)
+    stamp = models.UUIDField(default=uuid.uuid4)
 
     def __str__(self) -> str:
-        return f"v{self.version}"
+        return str(self.stamp)
 
 
 class ReplyHit(models.Model):

@@ -1,17 +1,16 @@
-"""An account's replies held in memory, per process, and rebuilt when `RuleSet.version` moves.
+"""An account's replies held in memory, per process, and rebuilt when `RuleSet.stamp` changes.
 
 Answering a push then costs one indexed read (the version) and a dictionary lookup or a short scan,
 however many rules an account has: WeChat's 5 seconds are never at risk (`make bench`:
-`benchmarks.keyword_replies`). Any change goes through `services`, which bumps the version in the
+`benchmarks.keyword_replies`). Any change goes through `services`, which gives it a new stamp in the
 same transaction, so every web process sees it on its next push.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
-
-from django.db.models import F
 
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.engagement.matching import CompiledWelcome, Matcher, RuleSpec, build_matcher
@@ -20,7 +19,7 @@ from wxnotify.engagement.models import KeywordRule, RuleSet, Welcome
 
 @dataclass(frozen=True)
 class Rules:
-    version: int
+    version: uuid.UUID | None
     matcher: Matcher
     welcomes: tuple[CompiledWelcome, ...]
 
@@ -29,17 +28,16 @@ _lock = threading.Lock()
 _cache: dict[int, Rules] = {}
 
 
-def current_version(account: OfficialAccount) -> int:
-    return RuleSet.objects.filter(account=account).values_list("version", flat=True).first() or 0
+def current_version(account: OfficialAccount) -> uuid.UUID | None:
+    return RuleSet.objects.filter(account=account).values_list("stamp", flat=True).first()
 
 
 def bump(account: OfficialAccount) -> None:
     """Call inside the transaction that changes a rule or a welcome."""
-    if not RuleSet.objects.filter(account=account).update(version=F("version") + 1):
-        RuleSet.objects.get_or_create(account=account, defaults={"version": 1})
+    RuleSet.objects.update_or_create(account=account, defaults={"stamp": uuid.uuid4()})
 
 
-def _compile(account: OfficialAccount, version: int) -> Rules:
+def _compile(account: OfficialAccount, version: uuid.UUID | None) -> Rules:
     specs = [
         RuleSpec(r.pk, r.match, tuple(r.keyword_list()), r.priority, reply)
         for r in KeywordRule.objects.filter(account=account, enabled=True)

@@ -279,7 +279,8 @@ def _record_version(
             account=account,
             number=(last.number + 1) if last else 1,
             source=source,
-            live_from=live_from or timezone.now(),
+            # whole seconds, as WeChat's CreateTime: a tap in the second of publishing belongs to the new version
+            live_from=live_from or timezone.now().replace(microsecond=0),
             published_by=_user(user),
             menu_id=menu_id,
             buttons=buttons,
