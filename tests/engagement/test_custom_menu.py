@@ -25,7 +25,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def row(name, type="click", parent="", position=0, uid=None, **fields):
-    return {"uid": uid or str(uuid.uuid4()), "parent": parent, "position": position, "name": name, "type": type} | fields
+    return {
+        "uid": uid or str(uuid.uuid4()),
+        "parent": parent,
+        "position": position,
+        "name": name,
+        "type": type,
+    } | fields
 
 
 def hospital_menu():
@@ -50,7 +56,9 @@ def test_the_checks_name_the_item_and_the_rule():
     _, problems = problems_of(rows)
     assert problems == [
         "菜单 1「预约挂号服务中心」：名称有 24 字节，微信最多 16 字节（一个汉字 3 字节）（微信错误 40018）",
-        "菜单 2「就诊服务」的子菜单 1「" + "门诊时间" * 6 + "」：名称有 72 字节，微信最多 60 字节（一个汉字 3 字节）（微信错误 40025）",
+        "菜单 2「就诊服务」的子菜单 1「"
+        + "门诊时间" * 6
+        + "」：名称有 72 字节，微信最多 60 字节（一个汉字 3 字节）（微信错误 40025）",
     ]
 
 
@@ -130,7 +138,10 @@ def test_a_view_tap_is_resolved_by_the_menuid_wechat_sends(menu_account, push):
     view = as_account(
         fixture_xml("menu_view.xml"),
         account,
-        **{"https://hospital.example.com/booking": "https://www.example-hospital.cn/report", "418236710": str(version.menu_id)},
+        **{
+            "https://hospital.example.com/booking": "https://www.example-hospital.cn/report",
+            "418236710": str(version.menu_id),
+        },
     )  # CreateTime 2021, long before this version went live
     assert push(account, view).status_code == 200
     tap = MenuTap.objects.get()
@@ -157,10 +168,18 @@ names = st.one_of(
     st.text(alphabet="预约挂号门诊报告疫苗ABCabc 1", min_size=0, max_size=25),
 )
 good_leaf = st.one_of(
-    st.fixed_dictionaries({"type": st.just("click"), "name": names, "key": st.text(alphabet="K_9", min_size=1, max_size=20)}),
+    st.fixed_dictionaries(
+        {"type": st.just("click"), "name": names, "key": st.text(alphabet="K_9", min_size=1, max_size=20)}
+    ),
     st.fixed_dictionaries({"type": st.just("view"), "name": names, "url": st.just("https://x.cn/a")}),
     st.fixed_dictionaries(
-        {"type": st.just("miniprogram"), "name": names, "url": st.just("https://x.cn/"), "appid": st.just("wx0123456789abcdef"), "pagepath": st.just("pages/index")}
+        {
+            "type": st.just("miniprogram"),
+            "name": names,
+            "url": st.just("https://x.cn/"),
+            "appid": st.just("wx0123456789abcdef"),
+            "pagepath": st.just("pages/index"),
+        }
     ),
     st.fixed_dictionaries({"type": st.just("media_id"), "name": names, "media_id": st.just("MEDIA")}),
 )

@@ -40,7 +40,13 @@ def test_an_exact_rule_of_lower_priority_loses_to_a_contains_rule():
 
 
 def rule(account, **fields):
-    defaults = {"name": "疫苗", "match": "contains", "keywords": "HPV\n疫苗", "reply_kind": "text", "text": "九价HPV疫苗预计下周到货"}
+    defaults = {
+        "name": "疫苗",
+        "match": "contains",
+        "keywords": "HPV\n疫苗",
+        "reply_kind": "text",
+        "text": "九价HPV疫苗预计下周到货",
+    }
     return services.save_rule(rule=KeywordRule(account=account, **(defaults | fields)))
 
 
@@ -88,9 +94,13 @@ def test_a_change_reaches_every_web_process_on_its_next_push(make_account):
     saved = rule(account, match="exact", keywords="地址", text="旧地址：人民路 1 号")
 
     def ask(base, n):
-        xml = as_account(fixture_xml("text.xml"), account, **{"HPV疫苗什么时候到？": "地址", "24387463217845678": str(n)})
+        xml = as_account(
+            fixture_xml("text.xml"), account, **{"HPV疫苗什么时候到？": "地址", "24387463217845678": str(n)}
+        )
         built = build_push(xml, token=account.callback_token, appid=account.appid, mode="plaintext")
-        request = urllib.request.Request(f"{base}/wechat/{account.appid}/callback?{urlencode(built.query)}", data=built.body)
+        request = urllib.request.Request(
+            f"{base}/wechat/{account.appid}/callback?{urlencode(built.query)}", data=built.body
+        )
         return urllib.request.urlopen(request, timeout=10).read().decode()
 
     with running_web_app(workers=2, threads=2) as (base, _):

@@ -27,5 +27,6 @@ urlpatterns = [
     path("", include("wxnotify.subscriptions.urls")),
     path("campaigns/", include("wxnotify.campaigns.urls")),
     path("inbound/", include("wxnotify.callbacks.log_urls")),
+    path("engagement/", include("wxnotify.engagement.urls")),
     path("", include(console_patterns)),
 ]

@@ -306,6 +306,7 @@ def _record_version(
 def publish_menu(*, account: OfficialAccount, rows: list[dict[str, Any]], user: User) -> MenuVersion:
     """Check the menu against WeChat's rules (nothing is sent if any fails), create it in WeChat, read back
     WeChat's menuid, and keep it as the next version."""
+    rows = [menus.clean_row(r) for r in rows]  # a row without an identity gets one now, once
     built, problems = menus.problems_of(rows)
     if problems:
         raise MenuRefused(problems)
@@ -324,7 +325,7 @@ def publish_menu(*, account: OfficialAccount, rows: list[dict[str, Any]], user: 
     except WeChatError as error:
         raise MenuRefused([str(error)]) from error
     # Only the rows that became buttons, at the places WeChat has them.
-    by_uid = {str(r.get("uid")): menus.clean_row(r) for r in rows}
+    by_uid = {r["uid"]: r for r in rows}
     ordered = [
         by_uid[uid] | {"position": path[-1], "parent": built.uids[path[:1]] if len(path) == 2 else ""}
         for path, uid in built.uids.items()
