@@ -47,7 +47,7 @@ def hospital_menu():
 
 
 def test_the_checks_name_the_item_and_the_rule():
-    rows = hospital_menu() + [row("停车", key="MENU_PARK", position=3)]
+    rows = [*hospital_menu(), row("停车", key="MENU_PARK", position=3)]
     _, problems = problems_of(rows)
     assert problems == ["整个菜单：一级菜单要有 1 到 3 个，现在有 4 个（微信错误 40016）"]
     rows = hospital_menu()
