@@ -46,7 +46,7 @@ class WelcomeForm(forms.ModelForm):
             "second_url",
         ]
         widgets = {"text": forms.Textarea(attrs={"rows": 3})}
-        labels = {"reply_kind": _("第一条（关注时的自动回复）")}
+        labels = {"reply_kind": _("回复类型")}
         help_texts = {
             "second_enabled": _(
                 "微信自己的后台只能回复一条；这条图文在关注后由客服消息接口紧接着发出（关注后 1 分钟内有效）。"
@@ -128,7 +128,7 @@ class KeywordRuleForm(forms.ModelForm):
 
 TYPE_CHOICES = [
     ("", _("（有子菜单）")),
-    ("click", _("点击：发送事件（可配自动回复）")),
+    ("click", _("点击（发送 key）")),
     ("view", _("打开网页")),
     ("miniprogram", _("打开小程序")),
     ("scancode_push", _("扫码")),
@@ -145,6 +145,10 @@ TYPE_CHOICES = [
 assert {k for k, _ in TYPE_CHOICES if k} == set(BUTTON_TYPES)  # every WeChat type has a label
 
 
+def _box(placeholder: Any) -> forms.TextInput:
+    return forms.TextInput(attrs={"placeholder": placeholder})
+
+
 class MenuRowForm(forms.Form):
     """One row of the menu editor: an item, with its identity kept in `uid`."""
 
@@ -153,12 +157,12 @@ class MenuRowForm(forms.Form):
     position = forms.IntegerField(label=_("顺序"), required=False, min_value=0, max_value=99)
     name = forms.CharField(label=_("名称"), required=False, max_length=60)
     type = forms.ChoiceField(label=_("类型"), choices=TYPE_CHOICES, required=False)
-    key = forms.CharField(label="key", required=False, max_length=200)
-    url = forms.CharField(label=_("网页地址"), required=False, max_length=2000)
-    appid = forms.CharField(label=_("小程序 AppID"), required=False, max_length=32)
-    pagepath = forms.CharField(label=_("小程序页面"), required=False, max_length=255)
-    media_id = forms.CharField(label="media_id", required=False, max_length=128)
-    article_id = forms.CharField(label="article_id", required=False, max_length=128)
+    key = forms.CharField(label="key", required=False, max_length=200, widget=_box(_("key（点击、扫码、拍照、位置）")))
+    url = forms.CharField(label=_("网页地址"), required=False, max_length=2000, widget=_box(_("网页地址 https://…")))
+    appid = forms.CharField(label=_("小程序 AppID"), required=False, max_length=32, widget=_box(_("小程序 AppID")))
+    pagepath = forms.CharField(label=_("小程序页面"), required=False, max_length=255, widget=_box(_("小程序页面")))
+    media_id = forms.CharField(label="media_id", required=False, max_length=128, widget=_box("media_id"))
+    article_id = forms.CharField(label="article_id", required=False, max_length=128, widget=_box("article_id"))
 
     def __init__(self, *args: Any, parents: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,13 +9,15 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from wxnotify.accounts.models import OfficialAccount
-from wxnotify.engagement.models import KeywordRule, MenuDraft, MenuVersion, SecondMessage
+from wxnotify.engagement.models import KeywordRule, MenuDraft, MenuTap, MenuVersion, MenuVersionItem, SecondMessage
 
 
 def second_message_counts(account: OfficialAccount, *, days: int = 30) -> dict[str, int]:
+    """By state, for follows in the last `days` (the follow's own time: a late push counts when it happened)."""
     since = timezone.now() - timedelta(days=days)
     rows = (
-        SecondMessage.objects.filter(account=account, is_test=False, created_at__gte=since)
+        SecondMessage.objects.filter(account=account, is_test=False)
+        .filter(Q(inbound__created_at__gte=since) | Q(inbound__isnull=True, created_at__gte=since))
         .values("state")
         .annotate(n=Count("id"))
     )
@@ -59,34 +61,50 @@ def menu_tree(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def versions_with_items(account: OfficialAccount, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Versions, newest first, each item marked new, renamed (from what) or moved since the version before."""
+    """Versions, newest first, each item marked new, renamed (from what) or moved since the version before,
+    with the taps it had while that version was live."""
     versions = list(
         MenuVersion.objects.filter(account=account)
         .select_related("published_by")
-        .prefetch_related("items__parent")
+        .prefetch_related("items__parent", "items__item")
         .order_by("-number")[: limit + 1]
     )
+    taps = {
+        (r["version_id"], r["item_id"]): r["n"]
+        for r in MenuTap.objects.filter(version__in=versions[:limit], item__isnull=False)
+        .values("version_id", "item_id")
+        .annotate(n=Count("id"))
+    }
     out = []
     for i, version in enumerate(versions[:limit]):
         previous = versions[i + 1] if i + 1 < len(versions) else None
         before = {it.item_id: it for it in previous.items.all()} if previous else {}
+        current = list(version.items.all())
         items = []
-        for it in sorted(
-            version.items.all(),
-            key=lambda x: (x.parent.position if x.parent else x.position, x.parent is not None, x.position),
-        ):
+        for it in sorted(current, key=_tree_order):
             old = before.get(it.item_id)
-            change = ""
-            if previous is not None and old is None:
-                change = "new"
-            elif old is not None and old.name != it.name:
-                change = "renamed"
-            elif old is not None and (
-                old.position != it.position
-                or (old.parent.item_id if old.parent else None) != (it.parent.item_id if it.parent else None)
-            ):
-                change = "moved"
-            items.append({"item": it, "change": change, "old_name": old.name if old else ""})
-        gone = [it for key, it in before.items() if key not in {x.item_id for x in version.items.all()}]
-        out.append({"version": version, "items": items, "removed": gone})
+            items.append(
+                {
+                    "item": it,
+                    "change": _change(old, it, first=previous is None),
+                    "old_name": old.name if old else "",
+                    "taps": taps.get((version.pk, it.item_id), 0),
+                }
+            )
+        kept = {it.item_id for it in current}
+        out.append({"version": version, "items": items, "removed": [it for k, it in before.items() if k not in kept]})
     return out
+
+
+def _tree_order(it: MenuVersionItem) -> tuple[int, bool, int]:
+    return (it.parent.position if it.parent else it.position, it.parent is not None, it.position)
+
+
+def _change(old: MenuVersionItem | None, new: MenuVersionItem, *, first: bool) -> str:
+    if old is None:
+        return "" if first else "new"
+    if old.name != new.name:
+        return "renamed"
+    old_parent = old.parent.item_id if old.parent else None
+    new_parent = new.parent.item_id if new.parent else None
+    return "moved" if (old.position, old_parent) != (new.position, new_parent) else ""

@@ -32,7 +32,7 @@ def _may_operate(request: HttpRequest) -> bool:
 @account_required()
 def welcome_list(request: HttpRequest) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
-    sent = SecondMessage.objects.filter(account=account, is_test=False)
+    sent = SecondMessage.objects.filter(account=account, is_test=False).select_related("inbound").defer("inbound__body")
     state = request.GET.get("state", "")
     if state in SecondMessage.State.values:
         sent = sent.filter(state=state)
@@ -150,6 +150,10 @@ def menu(request: HttpRequest) -> HttpResponse:
                 _("已从微信导入当前菜单，保存为新版本。"),
             )
         formset = MenuRows(request.POST, parents=parents)
+        if request.htmx and formset.is_valid():  # type: ignore[attr-defined]  # the preview follows typing
+            built, problems = menus.problems_of(formset.rows())
+            context = {"preview": selectors.menu_tree(built.buttons), "problems": problems}
+            return render(request, "engagement/menu.html#preview", context)
         if formset.is_valid():
             posted = formset.rows()
             services.save_draft(account=account, rows=posted, user=request.user)

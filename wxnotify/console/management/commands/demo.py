@@ -26,13 +26,15 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from wechat.messages import FollowEvent, MenuClickEvent, Message, ScanEvent, TextMessage
+from wechat.messages import FollowEvent, MenuClickEvent, MenuViewEvent, Message, ScanEvent, TextMessage
 from wechat.push import build_push
 from wechat.xmlcodec import render_message
 from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.campaigns import services
 from wxnotify.campaigns.models import Campaign
+from wxnotify.console.management.commands._demo_engagement import ensure_demo_engagement, taps_at
+from wxnotify.engagement.models import SecondMessage
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.validation import validate_fields
 
@@ -58,25 +60,39 @@ def ensure_demo_account() -> OfficialAccount:
     return account
 
 
-def demo_messages(account: OfficialAccount, openids: list[str], *, seed: int = 7) -> tuple[list[Message], list[str]]:
-    """Half a year of an account's life: follows (some from posters' QR codes), unfollows, menu taps, questions."""
+DAYS_OF_HISTORY = 420  # 14 months: the statistics compare months and years
+
+
+def demo_messages(
+    account: OfficialAccount, openids: list[str], taps_at: Any = None, *, seed: int = 7
+) -> tuple[list[Message], list[str]]:
+    """Fourteen months of an account's life: follows (some from posters' QR codes), unfollows, taps on the menu
+    live at the time (`taps_at(t)` → [(event, value, menu_id)]), questions."""
     rng = random.Random(seed)
     now = int(time.time())
     base = {"account_original_id": account.original_id}
     scenes = ["poster_hpv_2026", "clinic_free_0315", "lecture_diabetes", "outpatient_hall"]
-    questions = ["HPV疫苗什么时候到？", "体检套餐怎么预约", "周六有门诊吗", "义诊在几楼"]
+    questions = ["HPV疫苗什么时候到？", "体检套餐怎么预约", "周六有门诊吗", "义诊在几楼", "停车场在哪里", "谢谢"]
     out: list[Message] = []
     unfollowers: list[str] = []
     for openid in openids:
-        t = now - rng.randrange(180 * 86400)
+        t = now - rng.randrange(DAYS_OF_HISTORY * 86400)
         scene = rng.choice(scenes) if rng.random() < 0.35 else None
         out.append(FollowEvent(**base, openid=openid, create_time=t, msg_type="event", scene=scene))
-        for _ in range(rng.randrange(4)):
-            t += rng.randrange(1, 20 * 86400)
+        for _ in range(rng.randrange(6)):
+            t += rng.randrange(1, 30 * 86400)
             kind = rng.random()
-            if kind < 0.6:
-                key = rng.choice(["MENU_GUIDE_OPD", "MENU_VACCINE", "MENU_CHECKUP", "MENU_LECTURES"])
-                out.append(MenuClickEvent(**base, openid=openid, create_time=t, msg_type="event", key=key))
+            taps = taps_at(t) if taps_at else []
+            if kind < 0.6 and taps:
+                event, value, menu_id = rng.choice(taps)
+                if event == "VIEW":
+                    out.append(
+                        MenuViewEvent(
+                            **base, openid=openid, create_time=t, msg_type="event", url=value, menu_id=menu_id
+                        )
+                    )
+                else:
+                    out.append(MenuClickEvent(**base, openid=openid, create_time=t, msg_type="event", key=value))
             elif kind < 0.85:
                 msg_id = rng.randrange(10**16, 10**17)
                 out.append(
@@ -292,11 +308,14 @@ class Command(BaseCommand):
             stop()
 
     def fill_in(self, account: OfficialAccount, sim: str, callback: str) -> None:
-        """Half a year of history for 240 of the simulator's patients, the follower list and templates
-        from "WeChat", four activities, and a few hundred patients subscribing through article popups."""
+        """Welcomes, keyword replies and the menu's versions; fourteen months of history for 400 of the
+        simulator's patients (follows, questions, menu taps), the follower list and templates from "WeChat",
+        four activities, a few hundred patients subscribing through article popups, and patients acting now."""
         patients = sim_call(sim, "GET", f"/_sim/accounts/{account.appid}/patients?limit=3000")["patients"]
         openids = [p["openid"] for p in patients]
-        messages, unfollowers = demo_messages(account, openids[:240])
+        self.stdout.write("welcomes, keyword replies and the menu (three versions, published to the simulator) ...")
+        versions = ensure_demo_engagement(account, get_user_model().objects.get(username=DEMO_USER))
+        messages, unfollowers = demo_messages(account, openids[:400], taps_at(versions))
         self.stdout.write(f"filling in demo data: {len(messages)} follows, menu taps and messages ...")
         push_over_http(callback, account, messages)
         for openid in unfollowers:  # they leave through the simulator, so WeChat and wxnotify agree
@@ -311,7 +330,7 @@ class Command(BaseCommand):
         for activity in activities:
             template = activity.templates.first()
             assert template is not None
-            for openid in rng.sample(openids[240:], k=rng.randrange(60, 160)):
+            for openid in rng.sample(openids[400:], k=rng.randrange(60, 160)):
                 path = f"/_sim/accounts/{account.appid}/patients/{openid}/popup"
                 sim_call(sim, "POST", path, {"choices": {template.template_id: "accept"}, "popup_scene": 2})
         base = callback.split("/wechat/")[0]
@@ -325,6 +344,24 @@ class Command(BaseCommand):
                 time.sleep(0.5)
             sent = services.progress(sending)["sent"]
             self.stdout.write(f"  {sending.name}: {sending.get_state_display()}, {sent} sent")
+        self.live_engagement(account, sim, unfollowers)
+
+    def live_engagement(self, account: OfficialAccount, sim: str, unfollowers: list[str]) -> None:
+        """Patients acting now, through the simulator: new follows (one from the HPV poster) get the welcome
+        and, from the worker, the second message; one who had left comes back; two ask questions."""
+        self.stdout.write("patients following and asking now (welcome, second message, keyword replies) ...")
+        act = f"/_sim/accounts/{account.appid}/patients"
+        followed = [sim_call(sim, "POST", f"{act}/new/follow", {})["openid"] for _ in range(4)]
+        sim_call(sim, "POST", f"{act}/new/follow", {"scene": "poster_hpv_2026"})
+        if unfollowers:
+            sim_call(sim, "POST", f"{act}/{unfollowers[0]}/follow", {})
+        for openid, question in zip(followed, ["HPV疫苗什么时候到？", "周六有门诊吗"], strict=False):
+            sim_call(sim, "POST", f"{act}/{openid}/text", {"content": question})
+        deadline = time.monotonic() + 20
+        while SecondMessage.objects.filter(account=account, state="pending").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        sent = SecondMessage.objects.filter(account=account, state="sent").count()
+        self.stdout.write(f"  second messages sent by the worker: {sent}")
 
     def patient_page(self, base: str, account: OfficialAccount) -> str:
         activity = (
