@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.wxsim_bizsend
 	$(BIN)/python -m benchmarks.callback_throughput
 	$(BIN)/python -m benchmarks.hostile_callbacks
+	$(BIN)/python -m benchmarks.keyword_replies
 	$(BIN)/python -m benchmarks.send_campaign
 	$(BIN)/python -m benchmarks.console_lists
 
