@@ -87,6 +87,17 @@ def test_outside_the_window_the_reason_is_kept_and_nothing_is_retried(hospital_o
     message = SecondMessage.objects.get(openid=answer["openid"])
     assert (message.state, message.errcode, message.attempts) == ("failed", 45015, 1)
     assert sim.get("/_sim/stats")["calls"]["/cgi-bin/message/custom/send"] == {"45015": 1}
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from wxnotify.accounts.models import Membership
+
+    operator = get_user_model().objects.create_user("op-45015")
+    Membership.objects.create(user=operator, account=account, role="operator")
+    console = Client()
+    console.force_login(operator)
+    row = console.get("/engagement/welcome/").content.decode().split(f'data-second="{message.pk}"')[1].split("</tr>")[0]
+    assert "未送达" in row and "45015" in row and "不在客服消息窗口内" in row and "不会自动重发" in row
 
 
 def test_a_passing_fault_is_retried_within_the_minute(hospital_on_wechat):
