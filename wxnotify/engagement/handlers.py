@@ -20,28 +20,21 @@ OTHER_MENU_EVENTS = frozenset(
 USER_MESSAGES = frozenset({"image", "voice", "video", "shortvideo", "location", "link"})
 
 
-@handles(FollowEvent)
-def on_follow(account: OfficialAccount, event: FollowEvent, inbound: InboundMessage) -> Reply | None:
+def on_follow_or_scan(
+    account: OfficialAccount, event: FollowEvent | ScanEvent, inbound: InboundMessage
+) -> Reply | None:
     return services.answer_follow(
         account=account,
         openid=event.openid,
         scene=event.scene,
         at=to_datetime(event.create_time),
         inbound=inbound,
-        scan=False,
+        scan=isinstance(event, ScanEvent),
     )
 
 
-@handles(ScanEvent)
-def on_scan(account: OfficialAccount, event: ScanEvent, inbound: InboundMessage) -> Reply | None:
-    return services.answer_follow(
-        account=account,
-        openid=event.openid,
-        scene=event.scene,
-        at=to_datetime(event.create_time),
-        inbound=inbound,
-        scan=True,
-    )
+handles(FollowEvent)(on_follow_or_scan)
+handles(ScanEvent)(on_follow_or_scan)
 
 
 @handles(TextMessage)
