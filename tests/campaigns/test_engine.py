@@ -187,6 +187,34 @@ def test_the_token_bucket_keeps_the_rate():
     assert store.by_state() == {"sent": 60}
 
 
+def test_engines_of_one_process_share_the_accounts_rate():
+    """Each engine had a bucket of its own: a send split over two engines went at twice the account's rate."""
+    import threading
+
+    from wxnotify.campaigns.sending.ratelimit import process_bucket
+
+    first, second = process_bucket("wxshared", 100.0), process_bucket("wxshared", 100.0)
+    assert first is second and process_bucket("wxother", 100.0) is not first
+    stamps: list[float] = []
+
+    def engine() -> None:
+        async def take() -> None:
+            for _ in range(100):
+                await process_bucket("wxshared", 100.0).acquire()
+                stamps.append(time.monotonic())
+
+        asyncio.run(take())  # each engine on its own thread and event loop, as in a worker process
+
+    threads = [threading.Thread(target=engine) for _ in range(2)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stamps) == 200
+    assert max(stamps) - started >= (200 - 10) / 100 * 0.9  # 190 tokens beyond the burst at 100/s, together
+
+
 @pytest.mark.parametrize("outcome", [Outcome.CAMPAIGN])
 def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome):
     store = MemoryStore.with_recipients(people(200), CONTENT)

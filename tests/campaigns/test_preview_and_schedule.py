@@ -159,3 +159,24 @@ def test_a_send_that_cannot_resume_does_not_hold_up_the_others(sending):
     fine.refresh_from_db()
     assert stuck.state == Campaign.State.PAUSED  # waits for the second approver
     assert fine.state == Campaign.State.COMPLETED
+
+
+@pytest.mark.parametrize("console_zone", ["UTC", "America/New_York", "Asia/Shanghai"])
+def test_the_quota_pause_ends_at_midnight_in_beijing_whatever_the_consoles_time_zone(make_account, settings, console_zone):
+    """It followed WXNOTIFY_TIME_ZONE: a console in UTC waited until midnight UTC, eight hours late."""
+    from datetime import UTC, datetime
+
+    from tests.subscriptions.conftest import make_template
+    from wxnotify.campaigns import services
+    from wxnotify.campaigns.models import AuditEntry, Campaign
+
+    settings.TIME_ZONE = console_zone
+    account = make_account()
+    campaign = Campaign.objects.create(
+        account=account, template=make_template(account, template_id="T"), name="x", audience="template",
+        state=Campaign.State.PAUSED, stop_errcode=45009,
+    )
+    entry = AuditEntry.objects.create(account=account, campaign=campaign, action="auto_paused")
+    AuditEntry.objects.filter(pk=entry.pk).update(at=datetime(2026, 11, 29, 15, 0, tzinfo=UTC))  # 23:00 in Beijing
+    assert services.stopped_by_yesterdays_quota(now=datetime(2026, 11, 29, 15, 59, tzinfo=UTC)) == []  # 23:59
+    assert services.stopped_by_yesterdays_quota(now=datetime(2026, 11, 29, 16, 1, tzinfo=UTC)) == [campaign]  # 00:01

@@ -352,3 +352,31 @@ def test_cancel_during_a_send_leaves_every_row_final(sending):
     assert progress["sent"] + progress["cancelled"] == 400 and progress["cancelled"] > 0 and progress["unknown"] == 0
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == progress["sent"] and received["more_than_once"] == []  # the log tells the truth
+
+
+def test_retry_unknown_on_a_completed_send_sends_them_and_completes_again(sending, settings):
+    """It set the rows back to pending and left the campaign completed: nobody ever sent them."""
+    account, sim, template, subscribers, campaign = sending
+    settings.WECHAT_HTTP_TIMEOUT = 0.5
+    subscribers(30)
+    sim.post("/_sim/faults", {"path": "/cgi-bin/message/subscribe/bizsend", "timeout": True, "count": 4})
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 1)
+    c.refresh_from_db()
+    assert c.state == Campaign.State.COMPLETED and services.progress(c)["unknown"] == 4
+    assert services.retry_unknown(campaign=c, user=None) == 4  # the queue runs inline in tests: a worker sends
+    c.refresh_from_db()
+    progress = services.progress(c)
+    assert c.state == Campaign.State.COMPLETED and progress["sent"] == 30 and progress["pending"] == 0
+    received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
+    assert received["total"] == 30 and received["more_than_once"] == []
+
+
+def test_a_cancelled_send_is_not_retried(sending):
+    account, sim, template, subscribers, campaign = sending
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    services.cancel(campaign=c, user=None)
+    with pytest.raises(services.CampaignError):
+        services.retry_unknown(campaign=c, user=None)

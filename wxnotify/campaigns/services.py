@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wechat import quotas
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.followers.models import Follower
 from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
@@ -177,6 +178,7 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
         Campaign.objects.filter(pk=campaign.pk).update(
             state=Campaign.State.SENDING,
             started_at=timezone.now(),
+            woken_at=timezone.now(),  # with the state: the minute task must not think nobody was asked
             stop_reason="",
             stop_errcode=None,
             approved_snapshot=campaign.approved_snapshot or campaign.snapshot(),
@@ -184,6 +186,18 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
         audit(campaign, user, "send", recipients=len(openids))
         transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
     return len(openids)
+
+
+def stopped_by_yesterdays_quota(*, now: Any) -> list[Campaign]:
+    """Sends paused by WeChat's daily quota (45009) on a day that is over: WeChat's days run on Beijing time,
+    whatever WXNOTIFY_TIME_ZONE the console shows."""
+    midnight = quotas.day_start(now)
+    due = []
+    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
+        stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
+        if stopped is not None and stopped < midnight:
+            due.append(campaign)
+    return due
 
 
 def wake_workers(campaign_id: int, workers: int | None = None) -> None:
@@ -246,6 +260,7 @@ def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None
             pk=campaign.pk, state__in=(Campaign.State.PAUSED, Campaign.State.HALTED)
         ).update(
             state=Campaign.State.SENDING,
+            woken_at=timezone.now(),
             stop_reason="",
             stop_errcode=None,
             approved_snapshot=campaign.snapshot(),
@@ -271,11 +286,27 @@ def cancel(*, campaign: Campaign, user: Any) -> None:
         audit(campaign, user, "cancel")
 
 
+def _requeue(campaign: Campaign, user: Any, action: str, rows: QuerySet[Delivery], **fields: Any) -> int:
+    """Send some deliveries again: back to pending, and a completed campaign sends again (it would otherwise
+    keep them pending for ever); a paused or halted one sends them when resumed."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.state == Campaign.State.CANCELLED:
+            raise CampaignError(_("已取消的通知不能重发。"))
+        n = rows.update(state=Delivery.State.PENDING, **fields)
+        if n and campaign.state == Campaign.State.COMPLETED:
+            Campaign.objects.filter(pk=campaign.pk).update(
+                state=Campaign.State.SENDING, finished_at=None, woken_at=timezone.now()
+            )
+            transaction.on_commit(lambda: wake_workers(campaign.pk))
+        audit(campaign, user, action, deliveries=n)
+    return n
+
+
 def retry_unknown(*, campaign: Campaign, user: Any) -> int:
     """The operator decides: deliveries whose outcome stayed unknown are sent again."""
-    n = Delivery.objects.filter(campaign=campaign, state=Delivery.State.UNKNOWN).update(state=Delivery.State.PENDING)
-    audit(campaign, user, "retry_unknown", deliveries=n)
-    return n
+    rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.UNKNOWN)
+    return _requeue(campaign, user, "retry_unknown", rows, next_attempt_at=None)
 
 
 def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
@@ -284,15 +315,8 @@ def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
     from wechat.errors import ERRORS, ErrorClass
 
     transient = [code for code, info in ERRORS.items() if info.error_class == ErrorClass.TRANSIENT]
-    with transaction.atomic():
-        n = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED, errcode__in=transient).update(
-            state=Delivery.State.PENDING, attempts=0, next_attempt_at=None
-        )
-        if n and campaign.state == Campaign.State.COMPLETED:
-            Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.SENDING, finished_at=None)
-            transaction.on_commit(lambda: wake_workers(campaign.pk))
-        audit(campaign, user, "retry_failed_transient", deliveries=n)
-    return n
+    rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED, errcode__in=transient)
+    return _requeue(campaign, user, "retry_failed_transient", rows, attempts=0, next_attempt_at=None)
 
 
 def progress(campaign: Campaign) -> dict[str, int]:

@@ -11,7 +11,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from wxnotify.campaigns.models import Campaign
-from wxnotify.campaigns.sending.django_store import QUIET_REASON, expire_leases
+from wxnotify.campaigns.sending.django_store import QUIET_REASON, expire_leases, patiently
 from wxnotify.campaigns.sending.runner import run_campaign
 
 log = logging.getLogger(__name__)
@@ -41,20 +41,17 @@ def start_due_campaigns() -> None:
     by the daily quota go on when those end; lost leases become unknown; sends nobody works on are revived."""
     from wxnotify.campaigns import services
 
-    expire_leases()
-    services.revive_stalled()
+    # On SQLite a busy send can hold the write lock past busy_timeout: retried whole, like the store's writes.
+    patiently(expire_leases)()
+    patiently(services.revive_stalled)()
     now = timezone.now()
     for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_reason=QUIET_REASON).select_related(
         "account"
     ):
         if not campaign.account.in_quiet_hours(now):
             _resume(campaign, "quiet hours ended")
-    # WeChat's daily quota (45009) starts afresh at midnight, Beijing time: sends it stopped go on then.
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
-        stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
-        if stopped is not None and stopped < midnight:
-            _resume(campaign, "a new day's quota")
+    for campaign in services.stopped_by_yesterdays_quota(now=now):
+        _resume(campaign, "a new day's quota")
     # "N minutes before the activity" follows the activity when its time is changed after scheduling.
     relative = Campaign.objects.filter(
         state=Campaign.State.SCHEDULED, minutes_before_start__isnull=False, activity__isnull=False

@@ -13,7 +13,7 @@ from wxnotify.campaigns.models import Campaign
 from wxnotify.campaigns.sending.django_store import DjangoStore
 from wxnotify.campaigns.sending.engine import Engine, EngineConfig, RunReport
 from wxnotify.campaigns.sending.ports import RateLimiter
-from wxnotify.campaigns.sending.ratelimit import RedisWindowLimiter, TokenBucket
+from wxnotify.campaigns.sending.ratelimit import RedisWindowLimiter, process_bucket
 from wxnotify.campaigns.sending.wechat_messenger import WeChatMessenger
 
 
@@ -25,7 +25,7 @@ def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
     rate = account.send_rate or settings.WXNOTIFY_SEND_RATE  # per account: WeChat counts per AppID
     if redis is not None:  # shared by every worker on every machine
         return RedisWindowLimiter(redis, f"wxnotify:rate:{account.appid}", int(rate))
-    return TokenBucket(rate, burst=max(1, int(rate // 10)))
+    return process_bucket(account.appid, float(rate))  # shared by this process's engines
 
 
 async def run_campaign(campaign_id: int, *, worker: str | None = None, config: EngineConfig | None = None) -> RunReport:
