@@ -52,7 +52,7 @@ def main() -> dict[str, Any]:
     from django.core.management import call_command
 
     from wxnotify.accounts.models import OfficialAccount
-    from wxnotify.campaigns import services
+    from wxnotify.campaigns import selectors, services
     from wxnotify.campaigns.models import Campaign
     from wxnotify.subscriptions.models import Subscription, Template
     from wxnotify.subscriptions.services import parse_keywords
@@ -123,7 +123,7 @@ def main() -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         state = Campaign.objects.get(pk=campaign.pk).state
         received = call(sim, "GET", f"/_sim/accounts/{appid}/received?template_id={tpl['priTmplId']}")
-        progress = services.progress(campaign)
+        progress = selectors.progress(campaign)
     finally:
         for w in workers:
             w.terminate()

@@ -365,6 +365,9 @@ def hospital_console(simulated_wechat, client, push):
         [Delivery(campaign=campaign, openid=f"o{i:027d}", state="sent") for i in range(60)]
         + [Delivery(campaign=campaign, openid=f"f{i:027d}", state="failed", errcode=43101) for i in range(5)]
     )
+    from wxnotify.campaigns import tally
+
+    tally.recount(campaign.pk)  # rows written here directly, not by a send
     Previewer.objects.create(account=account, name="王老师", openid="oPreviewer000000000000000001")
     for name in ("follow_qrscene.xml", "menu_click.xml", "text.xml"):
         assert push(account, as_account(fixture_xml(name), account)).status_code == 200

@@ -66,6 +66,11 @@ ERRORS: dict[int, ErrorInfo] = {
     ]
 }
 
+# The codes a sender acts on by name (everything else by its class).
+NOT_SUBSCRIBED = 43101  # this person cannot receive it: the subscription ledger is zeroed
+DAILY_QUOTA = 45009  # nothing more today (WeChat's day: Beijing time): pause, go on tomorrow
+MINUTE_QUOTA = 45011  # too fast: retry in the next minute
+
 AUTH_RETRY_CODES = frozenset({40001, 40014, 42001})  # refresh the token once, then retry (as WeChat advises)
 
 

@@ -4,7 +4,7 @@ people who unfollowed (skipped unless asked), pre-flight counts, and the older o
 import pytest
 
 from tests.campaigns.test_sending_on_wxsim import run_engines
-from wxnotify.campaigns import services
+from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.models import Campaign, Delivery
 from wxnotify.followers.models import Follower
 from wxnotify.subscriptions.models import Subscription, Template
@@ -28,20 +28,20 @@ def test_follow_ups_reach_only_those_who_subscribed_after_the_first_send(sending
     account, sim, template, subscribers, campaign = sending
     first = subscribers(5)
     original = send(campaign(name="HPV 疫苗到货"))
-    assert original.state == Campaign.State.COMPLETED and services.progress(original)["sent"] == 5
+    assert original.state == Campaign.State.COMPLETED and selectors.progress(original)["sent"] == 5
 
     later = subscribers(3)
     # One of the first five subscribes again: they were sent the notice already, a follow-up leaves them out.
     Subscription.objects.filter(template=template, openid=first[0]).update(credits=1)
     follow_up = campaign(name="补发", audience=Campaign.Audience.NOT_YET_SENT, source_campaign=original)
-    assert sorted(services.audience(follow_up)) == sorted(later)
-    assert services.preflight(follow_up)["eligible"] == 3
+    assert sorted(selectors.audience(follow_up)) == sorted(later)
+    assert selectors.preflight(follow_up)["eligible"] == 3
     send(follow_up)
 
     latest = subscribers(2)
     # A follow-up of the follow-up leaves out everyone the family reached: the first five and the three.
     again = campaign(name="再次补发", audience=Campaign.Audience.NOT_YET_SENT, source_campaign=follow_up)
-    assert sorted(services.audience(again)) == sorted(latest)
+    assert sorted(selectors.audience(again)) == sorted(latest)
     send(again)
 
     got = received(sim, account, template.template_id)
@@ -62,7 +62,7 @@ def test_a_correction_goes_to_exactly_those_a_send_reached(sending):
         [Subscription(account=account, template=template, openid=o, credits=1, accepts=1) for o in refused]
     )
     original = send(campaign(name="讲座时间"))
-    assert services.progress(original)["sent"] == 4 and services.progress(original)["failed"] == 2
+    assert selectors.progress(original)["sent"] == 4 and selectors.progress(original)["failed"] == 2
     # Someone subscribed later: not reached, so not corrected.
     newcomer = subscribers(1)
     # One of those reached has since unfollowed: skipped, and the pre-flight says so.
@@ -79,10 +79,10 @@ def test_a_correction_goes_to_exactly_those_a_send_reached(sending):
             "thing5": "时间改为下午",
         },
     )
-    check = services.preflight(correction)
+    check = selectors.preflight(correction)
     assert (check["target"], check["eligible"], check["unfollowed"], check["no_credit"]) == (4, 3, 1, 0)
-    assert set(services.audience(correction)) == set(reached[:3])
-    assert not set(services.audience(correction)) & set(refused + newcomer)
+    assert set(selectors.audience(correction)) == set(reached[:3])
+    assert not set(selectors.audience(correction)) & set(refused + newcomer)
     send(correction)
 
     counts = received(sim, account, template.template_id)["counts"]
@@ -101,7 +101,7 @@ def test_a_correction_goes_to_exactly_those_a_send_reached(sending):
         source_campaign=original,
         include_unfollowed=True,
     )
-    assert set(services.audience(again)) == {reached[3]}  # the others used their second credit
+    assert set(selectors.audience(again)) == {reached[3]}  # the others used their second credit
 
 
 def test_someone_who_unfollows_after_the_start_is_skipped_and_the_log_says_why(sending):
@@ -122,7 +122,7 @@ def test_the_pre_flight_counts_people_without_a_credit(sending):
     account, sim, template, subscribers, campaign = sending
     openids = subscribers(4)
     Subscription.objects.filter(template=template, openid__in=openids[:1]).update(credits=0)
-    check = services.preflight(campaign())
+    check = selectors.preflight(campaign())
     assert (check["target"], check["eligible"], check["no_credit"], check["unfollowed"]) == (4, 3, 1, 0)
 
 
@@ -156,7 +156,7 @@ def test_the_older_one_time_message_uses_one_authorised_scene_per_send(sending):
     assert [e.key for e in services.content_errors(bad)] == ["title"]
 
     first = send(notice("疫苗到货提醒"))
-    progress = services.progress(first)
+    progress = selectors.progress(first)
     assert (progress["sent"], progress["failed"]) == (3, 1)  # the stale one: WeChat answers 43101
     assert Delivery.objects.get(campaign=first, openid=stale[0]).errcode == 43101
     ledger = dict(Subscription.objects.filter(template=legacy).values_list("openid", "legacy_scenes"))
@@ -164,7 +164,7 @@ def test_the_older_one_time_message_uses_one_authorised_scene_per_send(sending):
     assert set(Delivery.objects.filter(campaign=first, state="sent").values_list("scene", flat=True)) == {7}
 
     second = send(notice("接种时间提醒"))
-    assert services.progress(second)["sent"] == 2  # only the two with a scene left, each on scene 8
+    assert selectors.progress(second)["sent"] == 2  # only the two with a scene left, each on scene 8
     got = received(sim, account, legacy.template_id, kind="one_time")
     assert got["counts"] == {two[0]: 2, two[1]: 2, one[0]: 1}
     inbox = sim.get(f"/_sim/accounts/{account.appid}/patients/{one[0]}")["received"]

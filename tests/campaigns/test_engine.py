@@ -7,28 +7,35 @@ import time
 import pytest
 
 from wxnotify.campaigns.sending.engine import Engine, EngineConfig
-from wxnotify.campaigns.sending.memory import MemoryStore, ScriptedMessenger, Unlimited
+from wxnotify.campaigns.sending.memory import MemoryCampaign, ScriptedMessenger, Unlimited
 from wxnotify.campaigns.sending.ports import Content, Outcome, Policy, RunState, SendAnswer
 from wxnotify.campaigns.sending.ratelimit import TokenBucket
 
 CONTENT = Content("TPL", {"thing1": "九价HPV疫苗"})
-FAST = EngineConfig(batch_size=50, concurrency=8, idle_seconds=0.005, state_check_seconds=0.005)
+FAST = EngineConfig(
+    batch_size=50,
+    concurrency=8,
+    idle_seconds=0.005,
+    state_check_seconds=0.005,
+    flush_seconds=0.01,
+    backoff_seconds=0.01,
+)
 
 
 def people(n: int) -> list[str]:
     return [f"o{i:05d}" for i in range(n)]
 
 
-def run(store, messenger, *, workers=1, config=FAST, limiter=None):
+def run(campaign, messenger, *, workers=1, config=FAST, limiter=None):
     async def main():
-        engines = [Engine(store, messenger, limiter or Unlimited(), config) for _ in range(workers)]
-        return await asyncio.gather(*(e.run(1, worker=f"w{i}") for i, e in enumerate(engines)))
+        engines = [Engine(campaign.store(f"w{i}"), messenger, limiter or Unlimited(), config) for i in range(workers)]
+        return await asyncio.gather(*(e.run() for e in engines))
 
     return asyncio.run(main())
 
 
 def test_everyone_gets_it_exactly_once_and_the_campaign_completes():
-    store = MemoryStore.with_recipients(people(500), CONTENT)
+    store = MemoryCampaign.with_recipients(people(500), CONTENT)
     messenger = ScriptedMessenger()
     [report] = run(store, messenger)
     assert report.final_state == RunState.COMPLETED
@@ -37,7 +44,7 @@ def test_everyone_gets_it_exactly_once_and_the_campaign_completes():
 
 
 def test_four_engines_share_one_campaign_without_duplicates():
-    store = MemoryStore.with_recipients(people(2000), CONTENT)
+    store = MemoryCampaign.with_recipients(people(2000), CONTENT)
     messenger = ScriptedMessenger(delay=0.001)
     reports = run(store, messenger, workers=4)
     assert {r.final_state for r in reports} == {RunState.COMPLETED}
@@ -46,9 +53,9 @@ def test_four_engines_share_one_campaign_without_duplicates():
 
 
 def test_no_credit_means_skipped_without_calling_wechat():
-    store = MemoryStore.with_recipients(people(10), CONTENT)
+    store = MemoryCampaign.with_recipients(people(10), CONTENT)
     for openid in people(10)[:4]:
-        store.credits[openid] = 0
+        store.ledger.credits[openid] = 0
     messenger = ScriptedMessenger()
     run(store, messenger)
     assert store.by_state() == {"sent": 6, "skipped": 4}
@@ -63,7 +70,7 @@ def test_a_campaign_wide_error_halts_within_the_concurrency_and_resume_sends_the
             return SendAnswer(Outcome.CAMPAIGN, 47003, "argument invalid! data.thing1.value invalid")
         return SendAnswer(Outcome.SENT, 0, "ok", 10_000 + n)
 
-    store = MemoryStore.with_recipients(people(1000), CONTENT)
+    store = MemoryCampaign.with_recipients(people(1000), CONTENT)
     messenger = ScriptedMessenger(script=script, delay=0.002)
     [report] = run(store, messenger)
     assert report.final_state == RunState.HALTED and "47003" in store.halt_reason
@@ -81,7 +88,7 @@ def test_strict_mode_halts_on_the_first_recipient_failure():
     def script(openid, n):
         return SendAnswer(Outcome.RECIPIENT, 43101, "user refuse") if n == 5 else SendAnswer(Outcome.SENT, 0, "ok", n)
 
-    store = MemoryStore.with_recipients(people(300), CONTENT, policy_=Policy(strict=True))
+    store = MemoryCampaign.with_recipients(people(300), CONTENT, policy=Policy(strict=True))
     messenger = ScriptedMessenger(script=script, delay=0.002)
     [report] = run(store, messenger)
     assert report.final_state == RunState.HALTED and store.halt_reason.startswith("strict mode: 43101")
@@ -92,14 +99,14 @@ def test_recipient_errors_alone_go_on_until_their_rate_is_too_high():
     def few(openid, n):
         return SendAnswer(Outcome.RECIPIENT, 43101, "no") if n % 10 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)
 
-    store = MemoryStore.with_recipients(people(400), CONTENT)
+    store = MemoryCampaign.with_recipients(people(400), CONTENT)
     run(store, ScriptedMessenger(script=few))
     assert store.state == RunState.COMPLETED and store.by_state() == {"sent": 360, "failed": 40}
 
     def many(openid, n):
         return SendAnswer(Outcome.RECIPIENT, 40003, "bad") if n % 2 == 0 else SendAnswer(Outcome.SENT, 0, "ok", n)
 
-    store = MemoryStore.with_recipients(people(400), CONTENT)
+    store = MemoryCampaign.with_recipients(people(400), CONTENT)
     run(store, ScriptedMessenger(script=many))
     assert store.state == RunState.HALTED and "recipient errors" in store.halt_reason
 
@@ -113,13 +120,13 @@ def test_transient_errors_are_retried_with_backoff_and_then_succeed():
             return SendAnswer(Outcome.TRANSIENT, -1, "system busy")
         return SendAnswer(Outcome.SENT, 0, "ok", n)
 
-    store = MemoryStore.with_recipients(people(30), CONTENT)
+    store = MemoryCampaign.with_recipients(people(30), CONTENT)
     run(store, ScriptedMessenger(script=script))
     assert store.by_state() == {"sent": 30} and set(tries.values()) == {3}
 
 
 def test_transient_errors_give_up_after_the_policy_s_attempts():
-    store = MemoryStore.with_recipients(people(5), CONTENT, policy_=Policy(max_transient_attempts=3))
+    store = MemoryCampaign.with_recipients(people(5), CONTENT, policy=Policy(max_transient_attempts=3))
     messenger = ScriptedMessenger(script=lambda o, n: SendAnswer(Outcome.TRANSIENT, 43108, "concurrent"))
     run(store, messenger)
     assert store.by_state() == {"failed": 5} and messenger.calls == 15
@@ -129,7 +136,7 @@ def test_an_unknown_outcome_is_never_resent():
     def script(o, n):
         return SendAnswer(Outcome.UNKNOWN, None, "timeout") if o == "o00003" else SendAnswer(Outcome.SENT, 0, "ok", n)
 
-    store = MemoryStore.with_recipients(people(10), CONTENT)
+    store = MemoryCampaign.with_recipients(people(10), CONTENT)
     messenger = ScriptedMessenger(script=script)
     [report] = run(store, messenger)
     assert report.final_state == RunState.COMPLETED
@@ -144,19 +151,19 @@ def test_daily_quota_pauses_instead_of_halting():
             else SendAnswer(Outcome.SENT, 0, "ok", n)
         )
 
-    store = MemoryStore.with_recipients(people(100), CONTENT)
+    store = MemoryCampaign.with_recipients(people(100), CONTENT)
     [report] = run(store, ScriptedMessenger(script=script, delay=0.001))
     assert report.final_state == RunState.PAUSED and "45009" in store.halt_reason
     assert store.by_state()["sent"] == 20 and "failed" not in store.by_state()
 
 
 def test_a_pause_by_the_operator_stops_every_engine_and_loses_nobody():
-    store = MemoryStore.with_recipients(people(3000), CONTENT)
+    store = MemoryCampaign.with_recipients(people(3000), CONTENT)
     messenger = ScriptedMessenger(delay=0.002)
 
     async def main():
-        engines = [Engine(store, messenger, Unlimited(), FAST) for _ in range(3)]
-        tasks = [asyncio.create_task(e.run(1, worker=f"w{i}")) for i, e in enumerate(engines)]
+        engines = [Engine(store.store(f"w{i}"), messenger, Unlimited(), FAST) for i in range(3)]
+        tasks = [asyncio.create_task(e.run()) for e in engines]
         await asyncio.sleep(0.05)
         store.state = RunState.PAUSED
         return await asyncio.gather(*tasks)
@@ -172,14 +179,14 @@ def test_a_pause_by_the_operator_stops_every_engine_and_loses_nobody():
 
 
 def test_concurrency_is_bounded():
-    store = MemoryStore.with_recipients(people(400), CONTENT)
+    store = MemoryCampaign.with_recipients(people(400), CONTENT)
     messenger = ScriptedMessenger(delay=0.003)
     run(store, messenger, workers=1)
     assert messenger.max_in_flight == FAST.concurrency
 
 
 def test_the_token_bucket_keeps_the_rate():
-    store = MemoryStore.with_recipients(people(60), CONTENT)
+    store = MemoryCampaign.with_recipients(people(60), CONTENT)
     started = time.monotonic()
     run(store, ScriptedMessenger(), limiter=TokenBucket(rate=200, burst=10))
     elapsed = time.monotonic() - started
@@ -217,14 +224,17 @@ def test_engines_of_one_process_share_the_accounts_rate():
 
 @pytest.mark.parametrize("outcome", [Outcome.CAMPAIGN])
 def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome):
-    store = MemoryStore.with_recipients(people(200), CONTENT)
+    store = MemoryCampaign.with_recipients(people(200), CONTENT)
     messenger = ScriptedMessenger(delay=0.01)
 
     async def main():
         engine = Engine(
-            store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=4, state_check_seconds=0.005)
+            store.store(),
+            messenger,
+            Unlimited(),
+            EngineConfig(batch_size=200, concurrency=4, state_check_seconds=0.005),
         )
-        task = asyncio.create_task(engine.run(1, worker="w"))
+        task = asyncio.create_task(engine.run())
         await asyncio.sleep(0.03)
         store.state = RunState.HALTED
         return await task
@@ -236,28 +246,30 @@ def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome)
 
 def test_a_crash_leaves_only_started_deliveries_unknown():
     """Claimed rows are marked started in chunks just before their requests and answers are written back
-    in chunks: after a lease expiry the never-started ones are queued again, at most concurrency + 2 chunks unknown."""
-    store = MemoryStore.with_recipients(people(400), CONTENT)
+    in chunks: after a lease expiry the never-started ones are queued again; unknown are at most those in
+    flight, two start chunks, and the answers not yet written back (one write chunk)."""
+    store = MemoryCampaign.with_recipients(people(400), CONTENT)
     messenger = ScriptedMessenger(delay=0.05)
 
     async def main():
-        engine = Engine(store, messenger, Unlimited(), EngineConfig(batch_size=200, concurrency=8))
-        task = asyncio.create_task(engine.run(1, worker="doomed"))
+        config = EngineConfig(batch_size=200, concurrency=8, start_chunk=2, write_chunk=8, flush_seconds=10)
+        engine = Engine(store.store("doomed"), messenger, Unlimited(), config)
+        task = asyncio.create_task(engine.run())
         while store.by_state()["sent"] < 8:  # answers are written back while the batch goes on …
             await asyncio.sleep(0.005)
         task.cancel()  # … then the process dies mid-batch: nothing more is written back
 
     asyncio.run(main())
-    store.expire()
+    store.crash()  # every lease runs out
     states = store.by_state()
     assert states["pending"] > 0  # claimed but never started: queued again, not unknown
-    assert states["unknown"] <= 8 + 2 * 2
+    assert states["unknown"] <= 8 + 2 * 2 + 8
     assert states["sent"] + states["unknown"] + states["pending"] == 400
     assert store.started_marks >= 1
 
 
 def test_a_long_batch_keeps_its_lease():
-    store = MemoryStore.with_recipients(people(60), CONTENT)
+    store = MemoryCampaign.with_recipients(people(60), CONTENT)
     config = EngineConfig(batch_size=60, concurrency=2, lease_seconds=0.06, state_check_seconds=0.005)
     run(store, ScriptedMessenger(delay=0.01), config=config)  # 60 × 10 ms / 2 = 0.3 s: five leases long
     assert store.renewals >= 3 and store.by_state() == {"sent": 60}

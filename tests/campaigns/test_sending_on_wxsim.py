@@ -7,14 +7,24 @@ import threading
 import pytest
 from django.db import connections
 
-from wxnotify.campaigns import services
+from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
 from wxnotify.campaigns.sending.engine import EngineConfig
 from wxnotify.campaigns.sending.runner import run_campaign
 from wxnotify.subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CONFIG = EngineConfig(batch_size=100, concurrency=8, idle_seconds=0.05, state_check_seconds=0.05)
+CONFIG = EngineConfig(
+    batch_size=100, concurrency=8, idle_seconds=0.05, state_check_seconds=0.05, flush_seconds=0.05, backoff_seconds=0.01
+)
+
+
+def assert_tally_exact(campaign) -> None:
+    """The counts kept in step by every write equal a count of the rows."""
+    from wxnotify.campaigns import tally
+
+    kept = {s: n for s, n in tally.counts(campaign.pk).items() if n}
+    assert kept == tally.recount(campaign.pk), kept
 
 
 def run_engines(campaign_id: int, n: int = 2) -> list:
@@ -45,10 +55,11 @@ def test_two_engines_deliver_to_everyone_exactly_once(sending):
     assert all(r.attempted > 0 for r in reports)
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 600 and received["more_than_once"] == []
-    assert services.progress(c)["sent"] == 600
+    assert selectors.progress(c)["sent"] == 600
     assert not Subscription.objects.filter(template=template, credits__gt=0).exists()  # one credit used each
     assert set(Delivery.objects.filter(campaign=c).values_list("msgid", flat=True).distinct()).isdisjoint({None})
     assert AuditEntry.objects.filter(campaign=c, action="send").exists()
+    assert_tally_exact(c)
 
 
 def test_a_sensitive_word_halts_at_once_and_resume_after_the_fix_sends_the_rest_once(sending):
@@ -64,7 +75,7 @@ def test_a_sensitive_word_halts_at_once_and_resume_after_the_fix_sends_the_rest_
     assert c.state == Campaign.State.HALTED and c.stop_errcode == 45168 and "keyword in blacklist" in c.stop_reason
     calls = sim.get("/_sim/stats")["calls"]["/cgi-bin/message/subscribe/bizsend"]
     assert calls == {"45168": calls["45168"]} and calls["45168"] <= 2 * CONFIG.concurrency  # only what was in flight
-    assert services.progress(c)["sent"] == 0
+    assert selectors.progress(c)["sent"] == 0
     c.data = {**c.data, "thing5": "点击卡片立即预约"}  # the operator fixes the content
     c.save()
     services.resume(campaign=c, user=None, workers=0)
@@ -73,6 +84,7 @@ def test_a_sensitive_word_halts_at_once_and_resume_after_the_fix_sends_the_rest_
     assert c.state == Campaign.State.COMPLETED
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 300 and received["more_than_once"] == []
+    assert_tally_exact(c)
 
 
 def test_an_invalid_field_value_halts_before_reaching_anyone(sending):
@@ -116,7 +128,7 @@ def test_a_campaign_wide_error_from_wechat_halts_within_the_sends_in_flight(send
     assert c.state == Campaign.State.HALTED and c.stop_errcode == code
     calls = sim.get("/_sim/stats")["calls"]["/cgi-bin/message/subscribe/bizsend"]
     assert calls == {str(code): calls[str(code)]} and calls[str(code)] <= 2 * CONFIG.concurrency
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert progress["sent"] == 0 and progress["pending"] == 400  # nobody lost: all wait for the fix
     member(client, account, "operator")
     page = client.get(f"/campaigns/{c.pk}/").content.decode()
@@ -144,8 +156,9 @@ def test_recipient_errors_are_recorded_and_the_send_goes_on(sending):
     run_engines(c.pk, 1)
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert (progress["sent"], progress["failed"]) == (100, 3)
+    assert_tally_exact(c)
 
 
 def test_people_without_credit_are_skipped_without_calling_wechat(sending):
@@ -155,8 +168,9 @@ def test_people_without_credit_are_skipped_without_calling_wechat(sending):
     services.start(campaign=c, user=None, workers=0)
     Subscription.objects.filter(template=template, openid__in=openids[:5]).update(credits=0)  # used elsewhere meanwhile
     run_engines(c.pk, 1)
-    assert services.progress(c)["skipped"] == 5
+    assert selectors.progress(c)["skipped"] == 5
     assert sim.get("/_sim/stats")["calls"]["/cgi-bin/message/subscribe/bizsend"] == {"0": 15}
+    assert_tally_exact(c)
 
 
 def test_pause_and_cancel_are_audited_and_respected(sending):
@@ -166,10 +180,10 @@ def test_pause_and_cancel_are_audited_and_respected(sending):
     services.start(campaign=c, user=None, workers=0)
     services.pause(campaign=c, user=None)
     run_engines(c.pk, 1)
-    assert services.progress(c)["sent"] == 0
+    assert selectors.progress(c)["sent"] == 0
     services.cancel(campaign=c, user=None)
     c.refresh_from_db()
-    assert c.state == Campaign.State.CANCELLED and services.progress(c)["cancelled"] == 30
+    assert c.state == Campaign.State.CANCELLED and selectors.progress(c)["cancelled"] == 30
     assert list(AuditEntry.objects.filter(campaign=c).order_by("id").values_list("action", flat=True)) == [
         "send",
         "pause",
@@ -195,10 +209,11 @@ def test_retry_only_the_transient_failures(sending, settings):
     assert n == failed_busy
     sim.request("DELETE", "/_sim/faults")
     run_engines(c.pk, 1)
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert progress["sent"] == 40 and progress["failed"] == 2  # the two WeChat refused stay refused
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["more_than_once"] == []
+    assert_tally_exact(c)
 
 
 @pytest.mark.parametrize("canary", [{"canary_count": 20}, {"canary_percent": 16}])  # 16% of 120 → 20
@@ -210,13 +225,14 @@ def test_a_canary_goes_to_the_first_n_then_waits_for_continue(sending, canary):
     run_engines(c.pk, 2)
     c.refresh_from_db()
     assert c.state == Campaign.State.PAUSED and c.stop_reason.startswith("canary") and c.canary_count == 20
-    assert services.progress(c)["sent"] == 20  # exactly the canary, even with two engines
+    assert selectors.progress(c)["sent"] == 20  # exactly the canary, even with two engines
     services.resume(campaign=c, user=None, workers=0)  # the operator looked at the first 20 and said "continue"
     run_engines(c.pk, 2)
     c.refresh_from_db()
-    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120
+    assert c.state == Campaign.State.COMPLETED and selectors.progress(c)["sent"] == 120
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 120 and received["more_than_once"] == []
+    assert_tally_exact(c)
 
 
 def test_the_daily_quota_pauses_the_send_and_it_goes_on_after_midnight(sending):
@@ -234,7 +250,7 @@ def test_the_daily_quota_pauses_the_send_and_it_goes_on_after_midnight(sending):
     run_engines(c.pk, 2)
     c.refresh_from_db()
     assert c.state == Campaign.State.PAUSED and c.stop_errcode == 45009
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert progress["sent"] == 80 and progress["failed"] == 0 and progress["pending"] == 40  # nobody failed for it
     tasks.start_due_campaigns.call_local()
     c.refresh_from_db()
@@ -244,9 +260,10 @@ def test_the_daily_quota_pauses_the_send_and_it_goes_on_after_midnight(sending):
     c.audit.filter(action="auto_paused").update(at=yesterday)  # … and ours: it stopped before midnight
     tasks.start_due_campaigns.call_local()  # resumes; the queue runs inline in tests
     c.refresh_from_db()
-    assert c.state == Campaign.State.COMPLETED and services.progress(c)["sent"] == 120
+    assert c.state == Campaign.State.COMPLETED and selectors.progress(c)["sent"] == 120
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 120 and received["more_than_once"] == []
+    assert_tally_exact(c)
 
 
 def test_a_worker_whose_lease_ran_out_neither_sends_nor_overwrites_what_another_took(sending):
@@ -255,28 +272,29 @@ def test_a_worker_whose_lease_ran_out_neither_sends_nor_overwrites_what_another_
     import time
 
     from wxnotify.campaigns.sending.django_store import DjangoStore
-    from wxnotify.campaigns.sending.ports import Outcome, Policy, Result
+    from wxnotify.campaigns.sending.ports import Job, Settlement
 
     account, sim, template, subscribers, campaign = sending
     subscribers(3)
     c = campaign()
     services.start(campaign=c, user=None, workers=0)
-    slow, fast = DjangoStore(), DjangoStore()
-    stale = asyncio.run(slow.claim(c.pk, worker="slow", limit=10, lease_seconds=0.01))
+    slow, fast = DjangoStore(c.pk, "slow"), DjangoStore(c.pk, "fast")
+    stale = asyncio.run(slow.claim(limit=10, lease_seconds=0.01))
     assert len(stale) == 3
     time.sleep(0.05)  # the slow worker's lease runs out
-    taken = asyncio.run(fast.claim(c.pk, worker="fast", limit=10, lease_seconds=60))
+    taken = asyncio.run(fast.claim(limit=10, lease_seconds=60))
     assert sorted(j.delivery_id for j in taken) == sorted(j.delivery_id for j in stale)
-    ids = [j.delivery_id for j in stale]
-    assert asyncio.run(slow.mark_started(c.pk, ids)) == set()  # not ours any more: nothing is sent
-    assert asyncio.run(fast.mark_started(c.pk, ids)) == set(ids)
-    sent = [Result(j.delivery_id, j.openid, Outcome.SENT, 0, "ok", 900 + i) for i, j in enumerate(taken)]
-    asyncio.run(fast.complete(c.pk, sent, policy=Policy()))
-    released = [Result(j.delivery_id, j.openid, Outcome.RELEASED) for j in stale]
-    asyncio.run(slow.complete(c.pk, released, policy=Policy()))  # its stale view of the batch
+    jobs = [Job(j.delivery_id, j.openid) for j in stale]
+    assert asyncio.run(slow.start(jobs)) == set()  # not ours any more: nothing is sent
+    assert asyncio.run(fast.start(jobs)) == {j.delivery_id for j in jobs}
+    sent = [Settlement(j.delivery_id, j.openid, "sent", 0, "ok", 900 + i, use_credit=True) for i, j in enumerate(taken)]
+    asyncio.run(fast.settle(sent))
+    released = [Settlement(j.delivery_id, j.openid, "pending", released=True) for j in stale]
+    asyncio.run(slow.settle(released))  # its stale view of the batch
     rows = list(Delivery.objects.filter(campaign=c).values_list("state", "worker", "attempts"))
     assert rows == [("sent", "fast", 1)] * 3
-    assert asyncio.run(fast.finish_if_done(c.pk))
+    assert asyncio.run(fast.finish_if_done())
+    assert_tally_exact(c)
 
 
 def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(sending):
@@ -289,16 +307,16 @@ def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(s
     from django.db.models import F
 
     from wxnotify.campaigns.sending.django_store import DjangoStore
-    from wxnotify.campaigns.sending.ports import Outcome, Policy, Result
+    from wxnotify.campaigns.sending.ports import Job, Settlement
 
     account, sim, template, subscribers, campaign = sending
     (openid,) = subscribers(1)
     Subscription.objects.filter(template=template, openid=openid).update(credits=2)
     c = campaign()
     services.start(campaign=c, user=None, workers=0)
-    store = DjangoStore()
-    (job,) = asyncio.run(store.claim(c.pk, worker="w", limit=10, lease_seconds=60))
-    asyncio.run(store.mark_started(c.pk, [job.delivery_id]))
+    store = DjangoStore(c.pk, "w")
+    (job,) = asyncio.run(store.claim(limit=10, lease_seconds=60))
+    asyncio.run(store.start([Job(job.delivery_id, job.openid)]))
     settling, written = threading.Event(), threading.Event()
 
     def report() -> None:  # what on_sent does, held open until the write-back is waiting on it
@@ -313,8 +331,8 @@ def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(s
 
     def write_back() -> None:
         try:
-            result = Result(job.delivery_id, openid, Outcome.SENT, 0, "ok", 777)
-            asyncio.run(store.complete(c.pk, [result], policy=Policy()))
+            settled = Settlement(job.delivery_id, openid, "sent", 0, "ok", 777, use_credit=True)
+            asyncio.run(store.settle([settled]))
             written.set()
         finally:
             connections.close_all()
@@ -343,15 +361,16 @@ def test_cancel_during_a_send_leaves_every_row_final(sending):
     engines = threading.Thread(target=run_engines, args=(c.pk, 2))
     engines.start()
     deadline = time.monotonic() + 30
-    while services.progress(c)["sent"] < 40 and time.monotonic() < deadline:
+    while selectors.progress(c)["sent"] < 40 and time.monotonic() < deadline:
         time.sleep(0.02)
     services.cancel(campaign=c, user=None)
     engines.join(60)
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert progress["pending"] == progress["claimed"] == progress["sending"] == 0, progress
     assert progress["sent"] + progress["cancelled"] == 400 and progress["cancelled"] > 0 and progress["unknown"] == 0
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == progress["sent"] and received["more_than_once"] == []  # the log tells the truth
+    assert_tally_exact(c)
 
 
 def test_retry_unknown_on_a_completed_send_sends_them_and_completes_again(sending, settings):
@@ -364,13 +383,14 @@ def test_retry_unknown_on_a_completed_send_sends_them_and_completes_again(sendin
     services.start(campaign=c, user=None, workers=0)
     run_engines(c.pk, 1)
     c.refresh_from_db()
-    assert c.state == Campaign.State.COMPLETED and services.progress(c)["unknown"] == 4
+    assert c.state == Campaign.State.COMPLETED and selectors.progress(c)["unknown"] == 4
     assert services.retry_unknown(campaign=c, user=None) == 4  # the queue runs inline in tests: a worker sends
     c.refresh_from_db()
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert c.state == Campaign.State.COMPLETED and progress["sent"] == 30 and progress["pending"] == 0
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 30 and received["more_than_once"] == []
+    assert_tally_exact(c)
 
 
 def test_a_cancelled_send_is_not_retried(sending):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import worker_env
-from wxnotify.campaigns import services
+from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.models import Campaign, Delivery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def test_two_worker_processes_exactly_once(sending, settings):
         stop(*workers)
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 2000 and received["more_than_once"] == []
-    assert services.progress(c)["sent"] == 2000
+    assert selectors.progress(c)["sent"] == 2000
     by_worker = set(Delivery.objects.filter(campaign=c).values_list("worker", flat=True))
     assert len(by_worker) == 2  # both processes took part
     sim.drain()
@@ -87,12 +87,12 @@ def test_kill_minus_nine_mid_campaign_loses_nothing_and_duplicates_nothing(sendi
         replacement = start_worker(env)  # the operator restarts the worker
         enqueue(env, c.pk, 1)
         done = wait_for(lambda: Campaign.objects.get(pk=c.pk).state == Campaign.State.COMPLETED, 120)
-        assert done, (Campaign.objects.get(pk=c.pk).state, services.progress(c))
+        assert done, (Campaign.objects.get(pk=c.pk).state, selectors.progress(c))
     finally:
         stop(survivor, *([replacement] if replacement else []))
     sim.drain()  # WeChat's delivery reports reach the product: they settle what stayed unknown
     time.sleep(0.5)
-    progress = services.progress(c)
+    progress = selectors.progress(c)
     assert progress["pending"] == progress["claimed"] == progress["sending"] == 0  # every recipient has a final state
     assert progress["unknown"] <= CONCURRENCY + 2 * (CONCURRENCY // 4)  # what the killed worker had in flight
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")

@@ -29,7 +29,7 @@ def test_messages_name_the_field_and_the_rule():
 def test_english_messages():
     with translation.override("en"):
         errors = validate_fields(KEYWORDS, {"thing1": "ok", "date2": "2026年12月1日", "phrase3": "abc"})
-    assert errors[0].message.startswith('"状态" does not match WeChat’s format')
+    assert errors[0].message.startswith('"状态" does not match WeChat\'s format')
 
 
 def test_the_try_out_form_checks_as_you_type(client, make_account):

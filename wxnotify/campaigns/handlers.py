@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F
-
 from wechat.messages import SubscribeSentEvent
 from wechat.replies import Reply
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.callbacks.dispatch import handles
 from wxnotify.callbacks.models import InboundMessage
+from wxnotify.campaigns import tally
 from wxnotify.campaigns.models import Delivery
-from wxnotify.subscriptions.models import Subscription, Template
+from wxnotify.subscriptions.models import Template
+from wxnotify.subscriptions.services import use_credits
 
 
 @handles(SubscribeSentEvent)
@@ -39,17 +39,32 @@ def on_sent(account: OfficialAccount, event: SubscribeSentEvent, inbound: Inboun
         if unknown is None:
             continue
         if result.delivered:
-            settled = Delivery.objects.filter(
-                pk=unknown.pk, state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING]
-            ).update(
-                state=Delivery.State.SENT, msgid=result.msg_id, errcode=0, errmsg="confirmed by WeChat", confirmed_at=at
+            settled = _settle(
+                unknown,
+                Delivery.State.SENT,
+                msgid=result.msg_id,
+                errcode=0,
+                errmsg="confirmed by WeChat",
+                confirmed_at=at,
             )
             if settled and unknown.campaign.template.kind != Template.Kind.LONG_TERM:
-                Subscription.objects.filter(
-                    template=unknown.campaign.template, openid=event.openid, credits__gt=0
-                ).update(credits=F("credits") - 1)
+                use_credits(template_id=unknown.campaign.template_id, openids=[event.openid])
         else:
-            Delivery.objects.filter(pk=unknown.pk).update(
-                state=Delivery.State.FAILED, msgid=result.msg_id, errcode=result.error_code, errmsg=result.error_status
+            _settle(
+                unknown,
+                Delivery.State.FAILED,
+                msgid=result.msg_id,
+                errcode=result.error_code,
+                errmsg=result.error_status,
             )
     return None
+
+
+def _settle(delivery: Delivery, state: str, **fields: object) -> bool:
+    """Settle one row still unknown (or sending) to `state`, moving the campaign's counts; False if someone
+    else settled it first (the worker's write-back, at the same moment)."""
+    for from_state in (Delivery.State.UNKNOWN, Delivery.State.SENDING):
+        if Delivery.objects.filter(pk=delivery.pk, state=from_state).update(state=state, **fields):
+            tally.add(delivery.campaign_id, {from_state: -1, state: 1})
+            return True
+    return False

@@ -163,6 +163,21 @@ class Delivery(models.Model):
         return f"{self.campaign_id}/{self.openid}: {self.state}"
 
 
+class DeliveryTally(models.Model):
+    """How many deliveries of a campaign are in each state, kept in step by every write that moves one
+    (in the same transaction): progress and the lists read these rows, never a count over the deliveries."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tally")
+    state = models.CharField(max_length=10, choices=Delivery.State.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "state"], name="one_tally_per_state")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.state}: {self.n}"
+
+
 class Previewer(models.Model):
     """A staff member whose WeChat receives previews before a send (C2)."""
 

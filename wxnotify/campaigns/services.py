@@ -10,18 +10,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wechat import quotas
+from wxnotify.campaigns import tally
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
-from wxnotify.followers.models import Follower
-from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
-from wxnotify.subscriptions.validation import FieldError, validate_message
+from wxnotify.campaigns.selectors import NOT_FINISHED, audience, content_errors, needs_reapproval
 
 log = logging.getLogger(__name__)
-MATERIALISE_CHUNK = 5000
 
 
 class CampaignError(ValueError):
@@ -37,87 +34,6 @@ def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> None:
         action=action,
         detail=detail,
     )
-
-
-def content_errors(campaign: Campaign) -> list[FieldError]:
-    return validate_message(campaign.template, campaign.data, campaign.title)
-
-
-# Deliveries that reached, or may have reached, their recipient: a follow-up leaves them out, a correction
-# goes to them ("unknown" ones included: better a correction too many than a wrong notice uncorrected).
-MAY_HAVE_REACHED = (Delivery.State.SENT, Delivery.State.UNKNOWN)
-NOT_FINISHED = (Delivery.State.PENDING, Delivery.State.CLAIMED, Delivery.State.SENDING)
-
-
-def send_family(campaign: Campaign) -> list[int]:
-    """A send and its follow-ups ("those not yet sent", at any depth): what they reached, they reached
-    together. Starts from the original send whichever member is given."""
-    root = campaign
-    while root.audience == Campaign.Audience.NOT_YET_SENT and root.source_campaign is not None:
-        root = root.source_campaign
-    family, frontier = [root.pk], [root.pk]
-    while frontier:
-        frontier = list(
-            Campaign.objects.filter(source_campaign__in=frontier, audience=Campaign.Audience.NOT_YET_SENT)
-            .exclude(pk__in=family)
-            .values_list("pk", flat=True)
-        )
-        family += frontier
-    return family
-
-
-def target(campaign: Campaign) -> QuerySet[Subscription]:
-    """The ledger rows of the people a send is meant for, whether or not they can receive it now."""
-    rows = Subscription.objects.filter(template=campaign.template)
-    if campaign.audience == Campaign.Audience.ACTIVITY:
-        accepted = SubscriptionEvent.objects.filter(
-            activity=campaign.activity, template=campaign.template, kind=SubscriptionEvent.Kind.ACCEPT
-        ).values("openid")
-        rows = rows.filter(openid__in=accepted)
-    elif campaign.audience == Campaign.Audience.PREVIEWERS:
-        rows = rows.filter(openid__in=Previewer.objects.filter(account=campaign.account).values("openid"))
-    elif campaign.audience in (Campaign.Audience.REACHED_BY, Campaign.Audience.NOT_YET_SENT):
-        if campaign.source_campaign is None:
-            return rows.none()
-        family = [pk for pk in send_family(campaign.source_campaign) if pk != campaign.pk]
-        deliveries = Delivery.objects.filter(campaign__in=family)
-        if campaign.audience == Campaign.Audience.REACHED_BY:
-            rows = rows.filter(openid__in=deliveries.filter(state__in=MAY_HAVE_REACHED).values("openid"))
-        else:
-            done = deliveries.filter(state__in=MAY_HAVE_REACHED + NOT_FINISHED).values("openid")
-            rows = rows.exclude(openid__in=done)
-    return rows
-
-
-def _unfollowed(campaign: Campaign) -> QuerySet[Follower, str]:
-    return Follower.objects.filter(account=campaign.account, is_following=False).values_list("openid", flat=True)
-
-
-def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
-    """The openids a send goes to, fixed when sending starts (people who subscribe later: a follow-up):
-    the target who hold a credit (or a long-term subscription) now and, unless asked, still follow."""
-    rows = target(campaign).filter(Subscription.current_q())
-    if campaign.skips_unfollowed:
-        rows = rows.exclude(openid__in=_unfollowed(campaign))
-    return rows.values_list("openid", flat=True).distinct()
-
-
-def preflight(campaign: Campaign) -> dict[str, Any]:
-    """C5: how many will get it, how many are left out and why, how long it takes, today's quota."""
-    rows = target(campaign)
-    total = rows.count()
-    with_credit = rows.filter(Subscription.current_q()).count()
-    eligible = audience(campaign).count()
-    rate = campaign.account.send_rate or settings.WXNOTIFY_SEND_RATE
-    return {
-        "target": total,
-        "eligible": eligible,
-        "no_credit": total - with_credit,
-        "unfollowed": with_credit - eligible,
-        "rate": rate,
-        "estimated_seconds": round(eligible / rate, 1) if rate else None,
-        "errors": content_errors(campaign),
-    }
 
 
 @transaction.atomic
@@ -144,15 +60,6 @@ def approve(*, campaign: Campaign, user: Any) -> None:
     audit(campaign, user, "approve", digest=Campaign.snapshot_digest(snapshot))
 
 
-def needs_reapproval(campaign: Campaign) -> bool:
-    """Content changed since it was approved, on an account where a second person must approve it."""
-    return bool(
-        campaign.account.require_second_approver
-        and campaign.approved_snapshot
-        and campaign.approved_snapshot != campaign.snapshot()
-    )
-
-
 def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
     """Fix the audience as deliveries and wake the workers. Returns the number of recipients."""
     with transaction.atomic():
@@ -166,15 +73,10 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
             raise CampaignError(errors[0].message)
         if campaign.approved_snapshot and campaign.approved_snapshot != campaign.snapshot():
             raise CampaignError(_("内容在审核后被修改过，请重新审核。"))
-        openids = list(audience(campaign))
+        recipients = materialise(campaign)
         if campaign.canary_percent and not campaign.canary_count:  # x% of the audience, fixed now with it
-            campaign.canary_count = max(1, math.ceil(len(openids) * campaign.canary_percent / 100))
+            campaign.canary_count = max(1, math.ceil(recipients * campaign.canary_percent / 100))
             Campaign.objects.filter(pk=campaign.pk).update(canary_count=campaign.canary_count)
-        for start_at in range(0, len(openids), MATERIALISE_CHUNK):
-            Delivery.objects.bulk_create(
-                [Delivery(campaign=campaign, openid=o) for o in openids[start_at : start_at + MATERIALISE_CHUNK]],
-                ignore_conflicts=True,  # one delivery per (campaign, recipient), whatever happens
-            )
         Campaign.objects.filter(pk=campaign.pk).update(
             state=Campaign.State.SENDING,
             started_at=timezone.now(),
@@ -183,21 +85,29 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
             stop_errcode=None,
             approved_snapshot=campaign.approved_snapshot or campaign.snapshot(),
         )
-        audit(campaign, user, "send", recipients=len(openids))
+        audit(campaign, user, "send", recipients=recipients)
         transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
-    return len(openids)
+    return recipients
 
 
-def stopped_by_yesterdays_quota(*, now: Any) -> list[Campaign]:
-    """Sends paused by WeChat's daily quota (45009) on a day that is over: WeChat's days run on Beijing time,
-    whatever WXNOTIFY_TIME_ZONE the console shows."""
-    midnight = quotas.day_start(now)
-    due = []
-    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
-        stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
-        if stopped is not None and stopped < midnight:
-            due.append(campaign)
-    return due
+def materialise(campaign: Campaign) -> int:
+    """The audience as one delivery row each, in the database (INSERT … SELECT: the openids never come
+    into Python, whatever the size); one per (campaign, recipient) whatever happens. Returns how many."""
+    from django.db import connection
+
+    select, params = audience(campaign).query.sql_with_params()
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (campaign_id, openid, state, attempts, errmsg, worker) "  # noqa: S608
+            # "WHERE true": SQLite would read ON CONFLICT as a join's ON without it
+            f"SELECT %s, openid, 'pending', 0, '', '' FROM ({select}) audience WHERE true "
+            "ON CONFLICT (campaign_id, openid) DO NOTHING",
+            [campaign.pk, *params],
+        )
+        inserted = cursor.rowcount
+    tally.add(campaign.pk, {"pending": inserted})
+    return inserted
 
 
 def wake_workers(campaign_id: int, workers: int | None = None) -> None:
@@ -282,18 +192,24 @@ def cancel(*, campaign: Campaign, user: Any) -> None:
         ).update(state=Campaign.State.CANCELLED, finished_at=timezone.now())
         if not changed:
             raise CampaignError(_("已完成或已取消的通知不能取消。"))
-        Delivery.objects.filter(campaign=campaign, state=Delivery.State.PENDING).update(state=Delivery.State.CANCELLED)
+        n = Delivery.objects.filter(campaign=campaign, state=Delivery.State.PENDING).update(
+            state=Delivery.State.CANCELLED
+        )
+        tally.add(campaign.pk, {"pending": -n, "cancelled": n})
         audit(campaign, user, "cancel")
 
 
-def _requeue(campaign: Campaign, user: Any, action: str, rows: QuerySet[Delivery], **fields: Any) -> int:
+def _requeue(
+    campaign: Campaign, user: Any, action: str, rows: QuerySet[Delivery], from_state: str, **fields: Any
+) -> int:
     """Send some deliveries again: back to pending, and a completed campaign sends again (it would otherwise
     keep them pending for ever); a paused or halted one sends them when resumed."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.state == Campaign.State.CANCELLED:
             raise CampaignError(_("已取消的通知不能重发。"))
-        n = rows.update(state=Delivery.State.PENDING, **fields)
+        n = rows.filter(state=from_state).update(state=Delivery.State.PENDING, **fields)
+        tally.add(campaign.pk, {from_state: -n, "pending": n})
         if n and campaign.state == Campaign.State.COMPLETED:
             Campaign.objects.filter(pk=campaign.pk).update(
                 state=Campaign.State.SENDING, finished_at=None, woken_at=timezone.now()
@@ -306,7 +222,7 @@ def _requeue(campaign: Campaign, user: Any, action: str, rows: QuerySet[Delivery
 def retry_unknown(*, campaign: Campaign, user: Any) -> int:
     """The operator decides: deliveries whose outcome stayed unknown are sent again."""
     rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.UNKNOWN)
-    return _requeue(campaign, user, "retry_unknown", rows, next_attempt_at=None)
+    return _requeue(campaign, user, "retry_unknown", rows, Delivery.State.UNKNOWN, next_attempt_at=None)
 
 
 def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
@@ -316,30 +232,9 @@ def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
 
     transient = [code for code, info in ERRORS.items() if info.error_class == ErrorClass.TRANSIENT]
     rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED, errcode__in=transient)
-    return _requeue(campaign, user, "retry_failed_transient", rows, attempts=0, next_attempt_at=None)
-
-
-def progress(campaign: Campaign) -> dict[str, int]:
-    counts = dict(
-        Delivery.objects.filter(campaign=campaign)
-        .values_list("state")
-        .annotate(n=Count("id"))
-        .values_list("state", "n")
+    return _requeue(
+        campaign, user, "retry_failed_transient", rows, Delivery.State.FAILED, attempts=0, next_attempt_at=None
     )
-    return {state: counts.get(state, 0) for state in Delivery.State.values} | {"total": sum(counts.values())}
-
-
-def failed_by_class(campaign: Campaign) -> dict[str, int]:
-    """Failures sorted the way an operator acts on them: the person cannot receive it (recipient), it may
-    work later (transient: "retry"), or something else (content, authorisation, network without a code)."""
-    from wechat.errors import classify
-
-    by_class: dict[str, int] = {}
-    failed = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED)
-    for errcode, n in failed.values_list("errcode").annotate(n=Count("id")).values_list("errcode", "n"):
-        kind = classify(errcode) if errcode is not None else "transient"  # no code: the network failed
-        by_class[kind] = by_class.get(kind, 0) + n
-    return by_class
 
 
 def schedule(*, campaign: Campaign, user: Any) -> Any:
@@ -360,12 +255,6 @@ def schedule(*, campaign: Campaign, user: Any) -> Any:
         raise CampaignError(_("这条通知现在不能定时。"))
     audit(campaign, user, "schedule", at=at.isoformat(), quiet=campaign.account.in_quiet_hours(at))
     return at
-
-
-def previewer_status(campaign: Campaign) -> list[tuple[Previewer, Subscription | None]]:
-    """Each previewer, and whether they can receive this template now (a one-time preview uses their credit)."""
-    rows = {s.openid: s for s in Subscription.objects.filter(template=campaign.template)}
-    return [(p, rows.get(p.openid)) for p in Previewer.objects.filter(account=campaign.account)]
 
 
 def preview(*, campaign: Campaign, user: Any) -> Campaign:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from wxnotify.campaigns import selectors
 from wxnotify.campaigns.models import Campaign
 from wxnotify.campaigns.sending.django_store import QUIET_REASON, expire_leases, patiently
 from wxnotify.campaigns.sending.runner import run_campaign
@@ -50,7 +51,7 @@ def start_due_campaigns() -> None:
     ):
         if not campaign.account.in_quiet_hours(now):
             _resume(campaign, "quiet hours ended")
-    for campaign in services.stopped_by_yesterdays_quota(now=now):
+    for campaign in selectors.stopped_by_yesterdays_quota(now=now):
         _resume(campaign, "a new day's quota")
     # "N minutes before the activity" follows the activity when its time is changed after scheduling.
     relative = Campaign.objects.filter(

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from wechat.errors import WeChatError
 from wxnotify.accounts.access import PERMISSIONS, account_required
 from wxnotify.accounts.wechat import account_api
-from wxnotify.campaigns import services
+from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.forms import CampaignForm
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
@@ -32,36 +32,11 @@ from wxnotify.subscriptions.models import Template
 log = logging.getLogger(__name__)
 
 
-def with_counts(campaigns: list[Campaign]) -> list[Campaign]:
-    """Delivery counts per state for one page of campaigns, in one grouped query (not for every campaign
-    the account ever sent: a list stays as fast after years of sends)."""
-    counts: dict[int, dict[str, int]] = {c.pk: {} for c in campaigns}
-    for row in (
-        Delivery.objects.filter(campaign_id__in=list(counts))
-        .values("campaign_id", "state")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        counts[row["campaign_id"]][row["state"]] = row["n"]
-    widest = max((sum(c.values()) for c in counts.values()), default=0) or 1
-    for campaign in campaigns:
-        by_state = counts[campaign.pk]
-        campaign.counts = {state: by_state.get(state, 0) for state in Delivery.State.values}  # type: ignore[attr-defined]
-        campaign.total = sum(by_state.values())  # type: ignore[attr-defined]
-        campaign.sent = by_state.get(Delivery.State.SENT, 0)  # type: ignore[attr-defined]
-        # Bar widths (percent of the widest send on the page) for the side-by-side chart.
-        campaign.bars = [  # type: ignore[attr-defined]
-            (state, round(100 * by_state.get(state, 0) / widest, 2))
-            for state in (Delivery.State.SENT, Delivery.State.FAILED, Delivery.State.SKIPPED, Delivery.State.UNKNOWN)
-        ]
-    return campaigns
-
-
 @account_required()
 def campaign_list(request: HttpRequest) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
     page = keyset_page(request, Campaign.objects.filter(account=account).select_related("template"))
-    return render(request, "campaigns/list.html", {"campaigns": with_counts(page.rows), "page": page})
+    return render(request, "campaigns/list.html", {"campaigns": selectors.with_counts(page.rows), "page": page})
 
 
 @account_required("operate")
@@ -118,10 +93,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(
         Campaign.objects.select_related("template", "activity", "account", "source_campaign"), pk=pk, account=account
     )
-    progress = services.progress(campaign)
+    progress = selectors.progress(campaign)
     context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
     if progress["failed"]:
-        by_class = services.failed_by_class(campaign)
+        by_class = selectors.failed_by_class(campaign)
         context["failed_by_class"] = [(FAILURE_CLASSES.get(k, k), n) for k, n in sorted(by_class.items())]
     if request.GET.get("partial") == "progress":
         return render(request, "campaigns/detail.html#progress", context)
@@ -131,11 +106,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Campaign.State.SCHEDULED,
         Campaign.State.AWAITING_APPROVAL,
     ):
-        context["preflight"] = services.preflight(campaign) | {"quota": _quota(campaign)}
+        context["preflight"] = selectors.preflight(campaign) | {"quota": _quota(campaign)}
     context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
-    context["needs_reapproval"] = services.needs_reapproval(campaign)
+    context["needs_reapproval"] = selectors.needs_reapproval(campaign)
     context["audit"] = campaign.audit.select_related("user").order_by("-at", "-id")[:20]
-    context["previewers"] = services.previewer_status(campaign)
+    context["previewers"] = selectors.previewer_status(campaign)
     context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
     return render(request, "campaigns/detail.html", context)
 
@@ -280,7 +255,7 @@ def template_history(request: HttpRequest, pk: int) -> HttpResponse:
     # Newest first (ids grow with time); previews are not sends to compare.
     sends = Campaign.objects.filter(template=template).exclude(state=Campaign.State.DRAFT)
     page = keyset_page(request, sends.exclude(audience=Campaign.Audience.PREVIEWERS))
-    context = {"template": template, "campaigns": with_counts(page.rows), "page": page}
+    context = {"template": template, "campaigns": selectors.with_counts(page.rows), "page": page}
     return render(request, "campaigns/history.html", context)
 
 

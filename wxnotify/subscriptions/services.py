@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -294,3 +294,45 @@ def unattributed_accepts(account: OfficialAccount) -> int:
     return SubscriptionEvent.objects.filter(
         account=account, kind=SubscriptionEvent.Kind.ACCEPT, activity__isnull=True
     ).count()
+
+
+# --- what sending does to the ledger (called by the campaigns' store, in its write-back transaction) -----
+
+
+def use_credits(*, template_id: int, openids: Sequence[str]) -> None:
+    """A delivered one-time notification uses one credit of each of these patients."""
+    Subscription.objects.filter(template_id=template_id, openid__in=list(openids), credits__gt=0).update(
+        credits=F("credits") - 1
+    )
+
+
+def use_scenes(*, template_id: int, used: Sequence[tuple[str, int | None]]) -> None:
+    """The older one-time message: each authorised scene allows one send; the one used is gone."""
+    scene_of = dict(used)
+    rows = list(Subscription.objects.filter(template_id=template_id, openid__in=list(scene_of)))
+    for row in rows:
+        scenes = list(row.legacy_scenes)
+        if scene_of[row.openid] in scenes:
+            scenes.remove(scene_of[row.openid])
+        row.legacy_scenes, row.credits = scenes, len(scenes)
+    Subscription.objects.bulk_update(rows, ["legacy_scenes", "credits"], batch_size=500)
+
+
+def zero(*, account_id: int, template_id: int, openids: Sequence[str], at: datetime) -> None:
+    """WeChat answered 43101: these patients cannot receive the template now, whatever our ledger said."""
+    Subscription.objects.filter(template_id=template_id, openid__in=list(openids)).update(
+        credits=0, long_term_on=False, legacy_scenes=[]
+    )
+    SubscriptionEvent.objects.bulk_create(
+        [
+            SubscriptionEvent(
+                account_id=account_id,
+                template_id=template_id,
+                openid=openid,
+                kind=SubscriptionEvent.Kind.ZEROED,
+                source=SubscriptionEvent.Source.SENDING,
+                occurred_at=at,
+            )
+            for openid in openids
+        ]
+    )

@@ -1,8 +1,11 @@
-"""The delivery store on the database (the source of truth), for SQLite and PostgreSQL alike.
+"""The delivery store on the database (the source of truth), for SQLite and PostgreSQL alike. It decides
+nothing (`rules.py` does); it persists, set-based: each claim, start, skip and write-back is one
+transaction of a few statements over the whole chunk, never a statement per delivery.
 
-Claiming: PostgreSQL locks the rows it takes with FOR UPDATE SKIP LOCKED, so workers never wait
-for each other; SQLite's BEGIN IMMEDIATE (settings) lets one writer in at a time, which is the same
-guarantee at embedded scale. Results go back in a handful of set-based statements per batch.
+Claiming: PostgreSQL locks the rows it takes with FOR UPDATE SKIP LOCKED, so workers never wait for
+each other; SQLite's BEGIN IMMEDIATE (settings) lets one writer in at a time, the same guarantee at
+embedded scale. Every state change moves the campaign's `DeliveryTally` in the same transaction.
+Needs SQLite ≥ 3.35 (RETURNING, UPDATE … FROM).
 """
 
 from __future__ import annotations
@@ -10,27 +13,30 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import OperationalError, transaction
-from django.db.models import F, Q
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from wxnotify.campaigns import tally
 from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
-from wxnotify.campaigns.sending.ports import Content, Job, Outcome, Policy, Result, RunState
+from wxnotify.campaigns.sending import rules
+from wxnotify.campaigns.sending.ports import Candidate, Content, Job, Plan, Policy, RunState, Settlement
+from wxnotify.campaigns.sending.rules import QUIET_REASON
 from wxnotify.followers.models import Follower
-from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
+from wxnotify.subscriptions import services as ledger
+from wxnotify.subscriptions.models import Subscription, Template
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-QUIET_REASON = "quiet hours: waiting until they end"
+__all__ = ["QUIET_REASON", "DjangoStore", "expire_leases", "patiently"]
+
 RUN_STATES: dict[str, RunState] = {
     Campaign.State.SENDING: RunState.SENDING,
     Campaign.State.PAUSED: RunState.PAUSED,
@@ -38,13 +44,11 @@ RUN_STATES: dict[str, RunState] = {
     Campaign.State.CANCELLED: RunState.CANCELLED,
     Campaign.State.COMPLETED: RunState.COMPLETED,
 }
-
-
-# A worker's own rows: claimed, started, or started and then given up on ("unknown") when its lease ran out.
-HELD = (Delivery.State.CLAIMED, Delivery.State.SENDING, Delivery.State.UNKNOWN)
-# Outcomes that leave a row where it is (everything else may send it back to the queue).
-FINAL_OUTCOMES = (Outcome.SENT, Outcome.RECIPIENT, Outcome.UNKNOWN)
+STOP_STATES = {RunState.PAUSED: Campaign.State.PAUSED, RunState.HALTED: Campaign.State.HALTED}
 LOCK_RETRIES = 6
+D = Delivery._meta.db_table
+S = Subscription._meta.db_table
+FOLLOWERS = Follower._meta.db_table
 
 
 def patiently(fn: Callable[P, R]) -> Callable[P, R]:
@@ -67,360 +71,327 @@ def patiently(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-@dataclass(frozen=True)
-class Target:
-    template_pk: int
-    kind: int
-    account_id: int
-    skip_unfollowed: bool
-
-    @property
-    def legacy(self) -> bool:
-        return self.kind == Template.Kind.LEGACY_ONE_TIME
+def _when(moment: datetime) -> Any:
+    """A datetime as this database's raw SQL takes it (Django's own text format on SQLite)."""
+    return connection.ops.adapt_datetimefield_value(moment)
 
 
-def backoff(attempts: int, errcode: int | None) -> timedelta:
-    if errcode == 45011:  # minute quota: WeChat says "retry next minute"
-        now = timezone.now()
-        return timedelta(seconds=61 - now.second)
-    return timedelta(seconds=min(60.0, settings.WXNOTIFY_SEND_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)))
+def _in(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
-def expire_leases(campaign_id: int | None = None) -> int:
-    """A worker vanished: what it had claimed but not started goes back to the queue; what it had
-    started (the request may have left) becomes "unknown", never re-sent blindly."""
-    expired = Delivery.objects.filter(lease_until__lt=timezone.now())
-    if campaign_id is not None:
-        expired = expired.filter(campaign_id=campaign_id)
-    requeued = expired.filter(state=Delivery.State.CLAIMED).update(
-        state=Delivery.State.PENDING, lease_until=None, attempts=F("attempts") - 1
-    )
-    unknown = expired.filter(state=Delivery.State.SENDING).update(
-        state=Delivery.State.UNKNOWN, errmsg="worker lost before WeChat answered", lease_until=None
-    )
-    if campaign_id is None:  # the minute task: what a dead worker held in a send cancelled since is cancelled
-        Delivery.objects.filter(state=Delivery.State.PENDING, campaign__state=Campaign.State.CANCELLED).update(
-            state=Delivery.State.CANCELLED
+def _expire(campaign_id: int | None, now: datetime) -> None:
+    """Leases that ran out: claimed rows back to the queue (attempt given back), started ones "unknown"."""
+    scope, params = ("campaign_id = %s AND ", [campaign_id]) if campaign_id is not None else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {D} SET state = 'pending', lease_until = NULL, attempts = attempts - 1 "  # noqa: S608
+            f"WHERE {scope}state = 'claimed' AND lease_until < %s RETURNING campaign_id",
+            [*params, _when(now)],
         )
-    return requeued + unknown
+        for campaign, n in Counter(row[0] for row in cursor.fetchall()).items():
+            tally.add(campaign, {"claimed": -n, "pending": n})
+        cursor.execute(
+            f"UPDATE {D} SET state = 'unknown', errmsg = %s, lease_until = NULL "  # noqa: S608
+            f"WHERE {scope}state = 'sending' AND lease_until < %s RETURNING campaign_id",
+            ["worker lost before WeChat answered", *params, _when(now)],
+        )
+        for campaign, n in Counter(row[0] for row in cursor.fetchall()).items():
+            tally.add(campaign, {"sending": -n, "unknown": n})
+
+
+@transaction.atomic
+def expire_leases() -> None:
+    """The minute task: every campaign's lost leases; and what a dead worker held in a send cancelled since."""
+    now = timezone.now()
+    _expire(None, now)
+    stranded = Delivery.objects.filter(state=Delivery.State.PENDING, campaign__state=Campaign.State.CANCELLED)
+    for campaign_id, n in Counter(stranded.values_list("campaign_id", flat=True)).items():
+        stranded.filter(campaign_id=campaign_id).update(state=Delivery.State.CANCELLED)
+        tally.add(campaign_id, {"pending": -n, "cancelled": n})
 
 
 class DjangoStore:
-    def __init__(self) -> None:
-        self._targets: dict[int, Target] = {}  # campaign → what claiming needs to know, read once
-        self._worker = ""  # the name this store claims under (one store per engine)
+    """The store of one engine: bound to its campaign and its worker name."""
+
+    def __init__(self, campaign_id: int, worker: str) -> None:
+        self.campaign_id = campaign_id
+        self.worker = worker[:64]
+        self._plan: Plan | None = None
+        self._template_pk = 0
+        self._account_id = 0
 
     # --- reads ----------------------------------------------------------------------------
 
-    async def run_state(self, campaign_id: int) -> RunState:
-        state = await Campaign.objects.filter(pk=campaign_id).values_list("state", flat=True).afirst()
-        return RUN_STATES.get(state or "", RunState.OTHER)
+    async def plan(self) -> Plan:
+        return await sync_to_async(self._read_plan)()
 
-    async def content(self, campaign_id: int) -> Content:
-        campaign = await Campaign.objects.select_related("template").aget(pk=campaign_id)
+    def _read_plan(self) -> Plan:
+        campaign = Campaign.objects.select_related("template", "account").get(pk=self.campaign_id)
         snapshot = campaign.approved_snapshot or campaign.snapshot()
         legacy = campaign.template.kind == Template.Kind.LEGACY_ONE_TIME
-        return Content(
-            template_id=snapshot["template_id"],
-            data=snapshot["data"],
-            page=snapshot.get("page") or "",
-            miniprogram=snapshot.get("miniprogram"),
-            one_time_title=snapshot.get("title", "") if legacy else None,
+        account = campaign.account
+        self._template_pk, self._account_id = campaign.template_id, campaign.account_id
+        self._plan = Plan(
+            content=Content(
+                template_id=snapshot["template_id"],
+                data=snapshot["data"],
+                page=snapshot.get("page") or "",
+                miniprogram=snapshot.get("miniprogram"),
+                one_time_title=snapshot.get("title", "") if legacy else None,
+            ),
+            policy=Policy(strict=campaign.strict, max_recipient_error_rate=campaign.max_recipient_error_rate),
+            canary_count=None if campaign.canary_released else campaign.canary_count,
+            quiet=(account.quiet_start, account.quiet_end)
+            if account.quiet_start is not None and account.quiet_end is not None
+            else None,
+            zone=settings.TIME_ZONE,
+            legacy=legacy,
+            long_term=campaign.template.kind == Template.Kind.LONG_TERM,
+            skip_unfollowed=campaign.skips_unfollowed,
         )
+        return self._plan
 
-    async def policy(self, campaign_id: int) -> Policy:
-        campaign = await Campaign.objects.aget(pk=campaign_id)
-        return Policy(strict=campaign.strict, max_recipient_error_rate=campaign.max_recipient_error_rate)
+    async def run_state(self) -> RunState:
+        state = await Campaign.objects.filter(pk=self.campaign_id).values_list("state", flat=True).afirst()
+        return RUN_STATES.get(state or "", RunState.OTHER)
 
-    # --- claim ----------------------------------------------------------------------------
+    async def taken(self) -> tuple[int, int]:
+        counts = await sync_to_async(tally.counts)(self.campaign_id)
+        in_flight = counts.get("claimed", 0) + counts.get("sending", 0)
+        return sum(counts.values()) - counts.get("pending", 0), in_flight
 
-    async def claim(self, campaign_id: int, *, worker: str, limit: int, lease_seconds: float) -> list[Job]:
-        return await sync_to_async(self._claim)(campaign_id, worker, limit, lease_seconds)
+    # --- claim, skip, start ---------------------------------------------------------------
+
+    async def claim(self, *, limit: int, lease_seconds: float) -> list[Candidate]:
+        return await sync_to_async(self._claim)(limit, lease_seconds)
 
     @patiently
     @transaction.atomic
-    def _claim(self, campaign_id: int, worker: str, limit: int, lease_seconds: float) -> list[Job]:
+    def _claim(self, limit: int, lease_seconds: float) -> list[Candidate]:
+        if self._plan is None:
+            self._read_plan()
         now = timezone.now()
-        self._worker = worker[:64]
-        expire_leases(campaign_id)
-        limit = self._canary_room(campaign_id, limit)
-        if limit <= 0 or self._quiet(campaign_id, now):
-            return []
-        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-        rows = list(
-            Delivery.objects.filter(due, campaign_id=campaign_id, state=Delivery.State.PENDING)
-            .order_by("id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", "openid")[:limit]
-        )
-        if not rows:
-            return []
-        target = self._target(campaign_id)
-        openids = [o for _, o in rows]
-        # Credits are checked again now: a patient may have switched the template off since the start.
-        scenes = dict(
-            Subscription.objects.filter(
-                Subscription.current_q(), template_id=target.template_pk, openid__in=openids
-            ).values_list("openid", "legacy_scenes")
-        )
-        gone: set[str] = set()
-        if target.skip_unfollowed:
-            gone = set(
-                Follower.objects.filter(
-                    account_id=target.account_id, is_following=False, openid__in=openids
-                ).values_list("openid", flat=True)
+        _expire(self.campaign_id, now)
+        postgres = connection.vendor == "postgresql"
+        plan = self._plan
+        assert plan is not None
+        if plan.canary_count:  # one engine at a time past this point while the canary is on
+            if postgres:
+                Campaign.objects.select_for_update().filter(pk=self.campaign_id).values_list("pk").get()
+            counts = tally.counts(self.campaign_id)
+            limit = rules.canary_room(plan, taken=sum(counts.values()) - counts.get("pending", 0), limit=limit)
+            if limit <= 0:
+                return []
+        lock = "FOR UPDATE SKIP LOCKED" if postgres else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {D} SET state = 'claimed', worker = %s, lease_until = %s, attempts = attempts + 1 "  # noqa: S608
+                f"WHERE id IN (SELECT id FROM {D} WHERE campaign_id = %s AND state = 'pending' "
+                f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s {lock}) "
+                "RETURNING id, openid, attempts",
+                [self.worker, _when(now + timedelta(seconds=lease_seconds)), self.campaign_id, _when(now), limit],
             )
-        skips = {
-            "no subscription credit": [i for i, o in rows if o not in scenes],
-            "unfollowed": [i for i, o in rows if o in scenes and o in gone],
-        }
-        for reason, ids in skips.items():  # never sent to WeChat, which would only answer 43101
-            if ids:
-                Delivery.objects.filter(id__in=ids).update(state=Delivery.State.SKIPPED, errmsg=reason, finished_at=now)
-        jobs = [
-            Job(i, o, scene=(scenes[o] or [0])[0] if target.legacy else None)
-            for i, o in rows
-            if o in scenes and o not in gone
-        ]
-        by_scene: dict[int | None, list[int]] = defaultdict(list)
-        for job in jobs:
-            by_scene[job.scene].append(job.delivery_id)
-        for scene, ids in by_scene.items():
-            Delivery.objects.filter(id__in=ids).update(
-                state=Delivery.State.CLAIMED,
-                worker=self._worker,
-                lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=F("attempts") + 1,
-                scene=scene,
+            claimed = sorted(cursor.fetchall())
+            if not claimed:
+                return []
+            tally.add(self.campaign_id, {"pending": -len(claimed), "claimed": len(claimed)})
+            openids = [o for _, o, _ in claimed]
+            cursor.execute(
+                f"SELECT openid, credits, long_term_on, legacy_scenes FROM {S} "  # noqa: S608
+                f"WHERE template_id = %s AND openid IN ({_in(openids)})",
+                [self._template_pk, *openids],
             )
-        return jobs
+            ledger_rows = {
+                o: (credits > 0 or bool(long_term), scenes) for o, credits, long_term, scenes in cursor.fetchall()
+            }
+            following: dict[str, bool] = {}
+            if plan.skip_unfollowed:
+                cursor.execute(
+                    f"SELECT openid, is_following FROM {FOLLOWERS} "  # noqa: S608
+                    f"WHERE account_id = %s AND openid IN ({_in(openids)})",
+                    [self._account_id, *openids],
+                )
+                following = {o: bool(f) for o, f in cursor.fetchall()}
+        candidates = []
+        for delivery_id, openid, attempts in claimed:
+            has_credit, scenes = ledger_rows.get(openid, (False, None))
+            candidates.append(
+                Candidate(delivery_id, openid, attempts, has_credit, tuple(_scenes(scenes)), following.get(openid))
+            )
+        return candidates
 
-    async def renew_lease(self, campaign_id: int, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
-        await sync_to_async(self._renew_lease)(list(delivery_ids), lease_seconds)
-
-    @patiently
-    def _renew_lease(self, delivery_ids: list[int], lease_seconds: float) -> None:
-        Delivery.objects.filter(
-            id__in=delivery_ids, worker=self._worker, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
-        ).update(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
-
-    async def mark_started(self, campaign_id: int, delivery_ids: Sequence[int]) -> set[int]:
-        return await sync_to_async(self._mark_started)(list(delivery_ids))
+    async def skip(self, skips: Sequence[tuple[int, str]]) -> None:
+        await sync_to_async(self._skip)(list(skips))
 
     @patiently
     @transaction.atomic
-    def _mark_started(self, delivery_ids: list[int]) -> set[int]:
+    def _skip(self, skips: list[tuple[int, str]]) -> None:
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for delivery_id, reason in skips:
+            by_reason[reason].append(delivery_id)
+        now = _when(timezone.now())
+        with connection.cursor() as cursor:
+            for reason, ids in by_reason.items():
+                cursor.execute(
+                    f"UPDATE {D} SET state = 'skipped', errmsg = %s, finished_at = %s, lease_until = NULL "  # noqa: S608
+                    f"WHERE worker = %s AND state = 'claimed' AND id IN ({_in(ids)})",
+                    [reason, now, self.worker, *ids],
+                )
+                tally.add(self.campaign_id, {"claimed": -cursor.rowcount, "skipped": cursor.rowcount})
+
+    async def start(self, jobs: Sequence[Job]) -> set[int]:
+        return await sync_to_async(self._start)(list(jobs))
+
+    @patiently
+    @transaction.atomic
+    def _start(self, jobs: list[Job]) -> set[int]:
         """Only rows still claimed by this worker start: if its lease ran out (a long stall) and another
         worker took a row, sending it here too would deliver it twice."""
-        mine = list(
-            Delivery.objects.filter(id__in=delivery_ids, worker=self._worker, state=Delivery.State.CLAIMED)
-            .select_for_update()
-            .values_list("id", flat=True)
-        )
-        Delivery.objects.filter(id__in=mine).update(state=Delivery.State.SENDING, attempt_started_at=timezone.now())
-        return set(mine)
-
-    def _quiet(self, campaign_id: int, now: Any) -> bool:
-        """In the account's quiet hours the send waits (paused; the minute task resumes it afterwards)."""
-        campaign = Campaign.objects.select_related("account").get(pk=campaign_id)
-        if not campaign.account.in_quiet_hours(now):
-            return False
-        self._stop(campaign_id, Campaign.State.PAUSED, QUIET_REASON, None)
-        return True
-
-    def _canary_room(self, campaign_id: int, limit: int) -> int:
-        """How many more may be claimed before the canary pause; pauses the campaign when none."""
-        canary, released = Campaign.objects.filter(pk=campaign_id).values_list("canary_count", "canary_released").get()
-        if not canary or released:
-            return limit
-        taken = Delivery.objects.filter(campaign_id=campaign_id).exclude(state=Delivery.State.PENDING).count()
-        room = canary - taken
-        if room <= 0:
-            busy = Delivery.objects.filter(
-                campaign_id=campaign_id, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
+        ids = [j.delivery_id for j in jobs]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {D} SET state = 'sending', attempt_started_at = %s "  # noqa: S608
+                f"WHERE worker = %s AND state = 'claimed' AND id IN ({_in(ids)}) RETURNING id",
+                [_when(timezone.now()), self.worker, *ids],
             )
-            if not busy.exists():  # the canary's answers are all in: wait for the operator
-                self._stop(
-                    campaign_id,
-                    Campaign.State.PAUSED,
-                    f"canary: sent to the first {canary}, waiting for continue",
-                    None,
-                )
-        return min(limit, max(room, 0))
+            mine = {row[0] for row in cursor.fetchall()}
+            scenes = [(j.scene, j.delivery_id) for j in jobs if j.scene is not None and j.delivery_id in mine]
+            if scenes:  # the older one-time message: which authorised scene this send uses
+                cursor.executemany(f"UPDATE {D} SET scene = %s WHERE id = %s", scenes)  # noqa: S608
+        tally.add(self.campaign_id, {"claimed": -len(mine), "sending": len(mine)})
+        return mine
 
-    def _target(self, campaign_id: int) -> Target:
-        if campaign_id not in self._targets:
-            campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
-            self._targets[campaign_id] = Target(
-                template_pk=campaign.template_id,
-                kind=campaign.template.kind,
-                account_id=campaign.account_id,
-                skip_unfollowed=campaign.skips_unfollowed,
-            )
-        return self._targets[campaign_id]
+    async def renew(self, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
+        await sync_to_async(self._renew)(list(delivery_ids), lease_seconds)
 
-    # --- results --------------------------------------------------------------------------
+    @patiently
+    def _renew(self, delivery_ids: list[int], lease_seconds: float) -> None:
+        Delivery.objects.filter(
+            id__in=delivery_ids, worker=self.worker, state__in=[Delivery.State.CLAIMED, Delivery.State.SENDING]
+        ).update(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
 
-    async def complete(self, campaign_id: int, results: Sequence[Result], *, policy: Policy) -> None:
-        await sync_to_async(self._complete)(campaign_id, results, policy)
+    # --- write-back -----------------------------------------------------------------------
+
+    async def settle(self, settlements: Sequence[Settlement]) -> None:
+        await sync_to_async(self._settle)(list(settlements))
 
     @patiently
     @transaction.atomic
-    def _complete(self, campaign_id: int, results: Sequence[Result], policy: Policy) -> None:
+    def _settle(self, settlements: list[Settlement]) -> None:
+        """Only rows this worker still holds are written: one already settled by WeChat's delivery report
+        (handlers.on_sent) is counted once, and one whose lease ran out before it was started belongs to
+        whichever worker took it since. The UPDATE's own condition re-checks each row under its lock, so
+        WeChat's report settling the same row at the same moment uses the credit once, not twice."""
         now = timezone.now()
-        target = self._target(campaign_id)
-        template_pk, kind = target.template_pk, target.kind
-        # Only rows this worker still holds are written: one already settled by WeChat's delivery report
-        # (handlers.on_sent) is counted once, and one whose lease ran out before it was started belongs
-        # to whichever worker took it since (its "sent" or "released" must not overwrite theirs).
-        # FOR UPDATE: WeChat's report may be settling the same row right now (handlers.on_sent); locking
-        # first means one of the two sees the other's "sent" and the credit is used once, not twice.
-        held = set(
-            Delivery.objects.filter(id__in=[r.delivery_id for r in results], worker=self._worker, state__in=HELD)
-            .select_for_update()
-            .values_list("id", flat=True)
-        )
-        by_outcome: dict[Outcome, list[Result]] = defaultdict(list)
-        for r in results:
-            if r.delivery_id in held:
-                by_outcome[r.outcome].append(r)
-
-        fresh = by_outcome[Outcome.SENT]
-        if fresh:
-            rows = [
-                Delivery(
-                    id=r.delivery_id,
-                    state=Delivery.State.SENT,
-                    msgid=r.msgid,
-                    errcode=0,
-                    errmsg="",
-                    finished_at=now,
-                    lease_until=None,
-                )
-                for r in fresh
-            ]
-            Delivery.objects.bulk_update(
-                rows, ["state", "msgid", "errcode", "errmsg", "finished_at", "lease_until"], batch_size=500
-            )
-            if target.legacy and fresh:
-                self._use_scenes(template_pk, fresh)
-            elif kind != Template.Kind.LONG_TERM and fresh:  # a delivered one-time notification uses one credit
-                Subscription.objects.filter(
-                    template_id=template_pk, openid__in=[r.openid for r in fresh], credits__gt=0
-                ).update(credits=F("credits") - 1)
-
-        self._by_code(by_outcome[Outcome.RECIPIENT], state=Delivery.State.FAILED, finished_at=now, lease_until=None)
-        refused = [r.openid for r in by_outcome[Outcome.RECIPIENT] if r.errcode == 43101]
-        if refused:  # WeChat says they cannot receive: our ledger agrees from now on
-            Subscription.objects.filter(template_id=template_pk, openid__in=refused).update(
-                credits=0, long_term_on=False, legacy_scenes=[]
-            )
-            account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
-            SubscriptionEvent.objects.bulk_create(
-                [
-                    SubscriptionEvent(
-                        account_id=account_id,
-                        template_id=template_pk,
-                        openid=o,
-                        kind=SubscriptionEvent.Kind.ZEROED,
-                        source=SubscriptionEvent.Source.SENDING,
-                        occurred_at=now,
-                    )
-                    for o in refused
-                ]
-            )
-        # Campaign-wide: this person did not get it; after the operator's fix they will.
-        self._by_code(by_outcome[Outcome.CAMPAIGN], state=Delivery.State.PENDING, lease_until=None)
-        self._by_code(by_outcome[Outcome.UNKNOWN], state=Delivery.State.UNKNOWN, lease_until=None)
-        if by_outcome[Outcome.RELEASED]:
-            Delivery.objects.filter(id__in=[r.delivery_id for r in by_outcome[Outcome.RELEASED]]).update(
-                state=Delivery.State.PENDING, lease_until=None, attempts=F("attempts") - 1
-            )
-        retry = by_outcome[Outcome.TRANSIENT] + by_outcome[Outcome.QUOTA]
-        if retry:
-            attempts = dict(
-                Delivery.objects.filter(id__in=[r.delivery_id for r in retry]).values_list("id", "attempts")
-            )
-            exhausted = [r for r in retry if attempts.get(r.delivery_id, 0) >= policy.max_transient_attempts]
-            self._by_code(exhausted, state=Delivery.State.FAILED, finished_at=now, lease_until=None)
-            later = [r for r in retry if attempts.get(r.delivery_id, 0) < policy.max_transient_attempts]
-            groups: dict[tuple[int | None, str, int], list[int]] = defaultdict(list)
-            for r in later:
-                groups[(r.errcode, r.errmsg[:255], attempts[r.delivery_id])].append(r.delivery_id)
-            for (errcode, errmsg, n), ids in groups.items():
-                Delivery.objects.filter(id__in=ids).update(
-                    state=Delivery.State.PENDING,
-                    errcode=errcode,
-                    errmsg=errmsg,
-                    lease_until=None,
-                    next_attempt_at=now + backoff(n, errcode),
-                )
-        # Cancelled while this batch was out: what went back to the queue is not sent (cancel only reaches
-        # rows that were pending at that moment). Asked only when something went back, not per write-back.
-        requeued = [r.delivery_id for r in results if r.outcome not in FINAL_OUTCOMES]
-        if requeued and Campaign.objects.filter(pk=campaign_id, state=Campaign.State.CANCELLED).exists():
-            Delivery.objects.filter(id__in=requeued, state=Delivery.State.PENDING).update(
+        by_id = {s.delivery_id: s for s in settlements}
+        moved: list[tuple[int, str, str]] = []  # (delivery id, from state, to state)
+        for from_state in ("sending", "claimed", "unknown"):  # almost all are "sending": one statement
+            done = {m[0] for m in moved}
+            rest = [s for i, s in by_id.items() if i not in done]
+            if not rest:
+                break
+            moved += [(i, from_state, to) for i, to in self._write(rest, from_state, now)]
+        deltas: Counter[str] = Counter()
+        for _, from_state, to_state in moved:
+            deltas[from_state] -= 1
+            deltas[to_state] += 1
+        tally.add(self.campaign_id, deltas)
+        written = {i for i, _, _ in moved}
+        sent = [by_id[i] for i, _, to in moved if to == "sent" and by_id[i].use_credit]
+        if sent:
+            if self._plan is not None and self._plan.legacy:
+                ledger.use_scenes(template_id=self._template_pk, used=[(s.openid, s.scene) for s in sent])
+            else:
+                ledger.use_credits(template_id=self._template_pk, openids=[s.openid for s in sent])
+        zeroed = [by_id[i].openid for i in written if by_id[i].zero_ledger]
+        if zeroed:  # WeChat says they cannot receive it: our ledger agrees from now on
+            ledger.zero(account_id=self._account_id, template_id=self._template_pk, openids=zeroed, at=now)
+        # Cancelled while these were out: what went back to the queue is not sent.
+        requeued = [i for i, _, to in moved if to == "pending"]
+        if requeued and Campaign.objects.filter(pk=self.campaign_id, state=Campaign.State.CANCELLED).exists():
+            n = Delivery.objects.filter(id__in=requeued, state=Delivery.State.PENDING).update(
                 state=Delivery.State.CANCELLED, lease_until=None
             )
+            tally.add(self.campaign_id, {"pending": -n, "cancelled": n})
 
-    @staticmethod
-    def _use_scenes(template_pk: int, sent: Sequence[Result]) -> None:
-        """Older one-time message: each authorised scene allows one send; the one used is gone."""
-        used = dict(Delivery.objects.filter(id__in=[r.delivery_id for r in sent]).values_list("openid", "scene"))
-        rows = list(Subscription.objects.filter(template_id=template_pk, openid__in=list(used)))
-        for row in rows:
-            scenes = list(row.legacy_scenes)
-            if used[row.openid] in scenes:
-                scenes.remove(used[row.openid])
-            row.legacy_scenes, row.credits = scenes, len(scenes)
-        Subscription.objects.bulk_update(rows, ["legacy_scenes", "credits"], batch_size=500)
-
-    @staticmethod
-    def _by_code(results: Sequence[Result], **fields: Any) -> None:
-        groups: dict[tuple[int | None, str], list[int]] = defaultdict(list)
-        for r in results:
-            groups[(r.errcode, r.errmsg[:255])].append(r.delivery_id)
-        for (errcode, errmsg), ids in groups.items():
-            # Never downgrade a delivery WeChat has already reported as sent.
-            Delivery.objects.filter(id__in=ids).exclude(state=Delivery.State.SENT).update(
-                errcode=errcode, errmsg=errmsg, **fields
-            )
+    def _write(self, settlements: list[Settlement], from_state: str, now: datetime) -> list[tuple[int, str]]:
+        """One UPDATE … FROM (VALUES …) for the rows of `settlements` this worker holds in `from_state`."""
+        postgres = connection.vendor == "postgresql"
+        typed = (
+            "(%s::bigint, %s, %s::integer, %s, %s::bigint, %s::timestamptz, %s::integer)"
+            if postgres
+            else "(%s, %s, %s, %s, %s, %s, %s)"
+        )
+        values, params = [], []
+        for s in settlements:
+            retry_at = _when(now + timedelta(seconds=s.retry_in)) if s.retry_in is not None else None
+            values.append(typed)
+            params += [s.delivery_id, s.state, s.errcode, s.errmsg, s.msgid, retry_at, 1 if s.released else 0]
+        final = _when(now)
+        names = "v(id, state, errcode, errmsg, msgid, retry_at, released)"
+        assignments = (
+            f"state = v.state, errcode = v.errcode, errmsg = v.errmsg, msgid = COALESCE(v.msgid, {D}.msgid), "
+            f"finished_at = CASE WHEN v.state IN ('sent', 'failed') THEN %s ELSE {D}.finished_at END, "
+            f"lease_until = NULL, next_attempt_at = v.retry_at, attempts = {D}.attempts - v.released"
+        )
+        sql = (
+            f"WITH {names} AS (VALUES {', '.join(values)}) "  # noqa: S608 - placeholders only
+            f"UPDATE {D} SET {assignments} FROM v "
+            f"WHERE {D}.id = v.id AND {D}.worker = %s AND {D}.state = %s "
+            # Never downgrade a delivery WeChat has already reported as sent (handlers.on_sent).
+            f"RETURNING {D}.id, {D}.state"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, final, self.worker, from_state])
+            return [(row[0], row[1]) for row in cursor.fetchall()]
 
     # --- campaign state -------------------------------------------------------------------
 
-    async def halt(self, campaign_id: int, *, reason: str, errcode: int | None) -> None:
-        await sync_to_async(self._stop)(campaign_id, Campaign.State.HALTED, reason, errcode)
+    async def stop(self, state: RunState, *, reason: str, errcode: int | None) -> None:
+        await sync_to_async(stop_campaign)(self.campaign_id, STOP_STATES[state], reason, errcode)
 
-    async def pause_for_quota(self, campaign_id: int, *, reason: str) -> None:
-        await sync_to_async(self._stop)(campaign_id, Campaign.State.PAUSED, reason, 45009)
-
-    @patiently
-    @transaction.atomic
-    def _stop(self, campaign_id: int, state: str, reason: str, errcode: int | None) -> None:
-        changed = Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
-            state=state, stop_reason=reason[:1000], stop_errcode=errcode
-        )
-        if changed:
-            account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
-            AuditEntry.objects.create(
-                account_id=account_id,
-                campaign_id=campaign_id,
-                action=f"auto_{state}",
-                detail={"reason": reason, "errcode": errcode},
-            )
-
-    async def finish_if_done(self, campaign_id: int) -> bool:
-        return await sync_to_async(self._finish_if_done)(campaign_id)
+    async def finish_if_done(self) -> bool:
+        return await sync_to_async(self._finish_if_done)()
 
     @patiently
     @transaction.atomic
-    def _finish_if_done(self, campaign_id: int) -> bool:
+    def _finish_if_done(self) -> bool:
         busy = Delivery.objects.filter(
-            campaign_id=campaign_id, state__in=[Delivery.State.PENDING, Delivery.State.CLAIMED, Delivery.State.SENDING]
+            campaign_id=self.campaign_id,
+            state__in=[Delivery.State.PENDING, Delivery.State.CLAIMED, Delivery.State.SENDING],
         )
         if busy.exists():
             return False
-        Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
+        Campaign.objects.filter(pk=self.campaign_id, state=Campaign.State.SENDING).update(
             state=Campaign.State.COMPLETED, finished_at=timezone.now()
         )
-        return Campaign.objects.filter(pk=campaign_id, state=Campaign.State.COMPLETED).exists()
+        return Campaign.objects.filter(pk=self.campaign_id, state=Campaign.State.COMPLETED).exists()
+
+
+def _scenes(value: Any) -> list[int]:
+    """The ledger's authorised scenes (a JSON list; raw SQL gives it as text on SQLite)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        import json
+
+        value = json.loads(value)
+    return [int(v) for v in value]
+
+
+@patiently
+@transaction.atomic
+def stop_campaign(campaign_id: int, state: str, reason: str, errcode: int | None) -> None:
+    """The system pauses or halts a sending campaign (a rule decided it): audited without a user."""
+    changed = Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
+        state=state, stop_reason=reason[:1000], stop_errcode=errcode
+    )
+    if changed:
+        account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
+        AuditEntry.objects.create(
+            account_id=account_id,
+            campaign_id=campaign_id,
+            action=f"auto_{state}",
+            detail={"reason": reason, "errcode": errcode},
+        )

@@ -1,46 +1,60 @@
-"""The engine: claim a batch under a lease, send it with bounded concurrency at the account's rate,
-write the answers back, stop itself when failures show the campaign is going wrong.
+"""The engine: a pipeline that claims deliveries under a lease, marks them started just before their
+requests leave, sends them with bounded concurrency at the account's rate, and writes the answers back
+in chunks — applying the rules of `rules.py` at each step, so any store (the database, or memory in the
+unit tests) sees the same decisions.
 
-Any number of engines (threads, processes, machines) may run one campaign: the store's claim is the
-only coordination. Progress advances only on WeChat's answer (never when a batch is fetched), so a
-crash leaves in-flight rows "sending" until their lease expires and they become "unknown".
+    claimer ──claimed──▶ starter ──ready──▶ senders (× concurrency) ──results──▶ writer
+       │  triage: skips                         │ HaltRules: stop            │ rules.settle
+       ▼                                        ▼                            ▼
+    store.claim / skip               store.start (chunks)               store.settle (chunks)
+
+The next batch is claimed while the current one is in flight (no barrier). A crash leaves "unknown" at
+most what was in flight (`concurrency`), two start chunks, and the answers not yet written back (a write
+chunk, or what came in since the last flush): WeChat's delivery reports settle most of them.
+Any number of engines (threads, processes, machines) may run one campaign: the store's claim
+is the only coordination. Progress advances only on WeChat's answer, never when a batch is fetched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from wxnotify.campaigns.sending import rules
 from wxnotify.campaigns.sending.ports import (
-    Content,
     DeliveryStore,
     Job,
     Messenger,
     Outcome,
-    Policy,
+    Plan,
     RateLimiter,
     Result,
     RunState,
 )
 
 log = logging.getLogger(__name__)
-FAILURES = {Outcome.RECIPIENT, Outcome.CAMPAIGN, Outcome.TRANSIENT, Outcome.QUOTA, Outcome.UNKNOWN}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    batch_size: int = 200
+    batch_size: int = 500  # deliveries claimed per query
     concurrency: int = 32
     lease_seconds: float = 60.0
     idle_seconds: float = 0.5  # wait when others hold the rest, or retries are not due yet
-    state_check_seconds: float = 0.5  # how often a running batch looks for pause/halt by others
-    # Deliveries are marked "started" in chunks just before their requests leave, and answers are
-    # written back in chunks as they come: one write per chunk instead of one per send. After a crash
-    # at most concurrency + 2 × chunk deliveries are left "unknown".
-    start_chunk: int = 0  # 0: a quarter of the concurrency
+    state_check_seconds: float = 0.5  # how often a running send looks for pause/halt by others
+    start_chunk: int = 0  # deliveries marked started per write; 0: a quarter of the concurrency
+    write_chunk: int = 0  # answers written back per write; 0: four times the concurrency
+    flush_seconds: float = 0.2  # … or at least this often
+    backoff_seconds: float = 1.0  # the first wait before a transient failure is retried
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 @dataclass
@@ -49,12 +63,6 @@ class RunReport:
     attempted: int = 0
     final_state: RunState = RunState.OTHER
     halted_by_me: str = ""
-
-
-class Halt(Exception):
-    def __init__(self, reason: str, errcode: int | None) -> None:
-        super().__init__(reason)
-        self.reason, self.errcode = reason, errcode
 
 
 class Engine:
@@ -66,129 +74,195 @@ class Engine:
         self.limiter = limiter
         self.config = config or EngineConfig()
 
-    async def run(self, campaign_id: int, *, worker: str) -> RunReport:
-        report = RunReport()
-        content = await self.store.content(campaign_id)
-        policy = await self.store.policy(campaign_id)
-        recent: deque[bool] = deque(maxlen=policy.window)  # True = failed (recipient errors count)
-        while True:
-            state = await self.store.run_state(campaign_id)
-            if state != RunState.SENDING:
-                report.final_state = state
-                return report
-            jobs = await self.store.claim(
-                campaign_id, worker=worker, limit=self.config.batch_size, lease_seconds=self.config.lease_seconds
-            )
-            if not jobs:
-                if await self.store.finish_if_done(campaign_id):
-                    report.final_state = RunState.COMPLETED
-                    return report
-                await asyncio.sleep(self.config.idle_seconds)
-                continue
-            report.batches += 1
-            results, halt = await self._send_batch(campaign_id, jobs, content, policy, recent)
-            report.attempted += sum(r.outcome != Outcome.RELEASED for r in results)
-            if halt is not None:
-                if halt.errcode == 45009:
-                    await self.store.pause_for_quota(campaign_id, reason=halt.reason)
-                else:
-                    await self.store.halt(campaign_id, reason=halt.reason, errcode=halt.errcode)
-                report.halted_by_me = halt.reason
-                log.warning("campaign %s stopped by %s: %s", campaign_id, worker, halt.reason)
+    async def run(self) -> RunReport:
+        return await _Run(self, await self.store.plan()).run()
 
-    async def _send_batch(
-        self, campaign_id: int, jobs: Sequence[Job], content: Content, policy: Policy, recent: deque[bool]
-    ) -> tuple[list[Result], Halt | None]:
-        """Send `jobs`; once a halt is decided (here or by another worker), jobs not yet started are released."""
-        stop = asyncio.Event()
-        halt: list[Halt] = []
-        gate = asyncio.Semaphore(self.config.concurrency)  # FIFO: jobs start in claim order
-        results: list[Result] = []
-        chunk = self.config.start_chunk or max(1, self.config.concurrency // 4)
-        index = {job.delivery_id: i for i, job in enumerate(jobs)}
-        marked = [0]  # jobs[:marked[0]] have been through mark_started …
-        started: set[int] = set()  # … and these were still ours, so they may be sent
-        marking = asyncio.Lock()
-        unwritten: list[Result] = []
-        writing = asyncio.Lock()
 
-        async def write_back(force: bool = False) -> None:
-            async with writing:
-                if unwritten and (force or len(unwritten) >= chunk):
-                    batch = unwritten[:]
-                    unwritten.clear()
-                    await self.store.complete(campaign_id, batch, policy=policy)
+class _Run:
+    """One engine's work on one campaign, until it is done, stopped, or stopped by this engine."""
 
-        async def ensure_started(job: Job) -> bool:
-            """Marks the next chunk started when `job` is the first of it; False if the row is no longer ours."""
-            async with marking:
-                i = index[job.delivery_id]
-                if i >= marked[0]:
-                    upto = min(len(jobs), max(i + 1, marked[0] + chunk))
-                    mine = await self.store.mark_started(campaign_id, [j.delivery_id for j in jobs[marked[0] : upto]])
-                    started.update(mine)
-                    marked[0] = upto
-            return job.delivery_id in started
+    def __init__(self, engine: Engine, plan: Plan) -> None:
+        config = engine.config
+        self.store, self.messenger, self.limiter, self.config = engine.store, engine.messenger, engine.limiter, config
+        self.plan = plan
+        self.halts = rules.HaltRules(plan.policy)
+        self.report = RunReport()
+        self.stop = asyncio.Event()
+        self.halt: rules.Halt | None = None
+        self.claimed: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=config.batch_size * 2)
+        self.start_chunk = config.start_chunk or max(1, config.concurrency // 4)
+        # Started and not yet sent: at most one chunk waiting here and one being put, so a crash leaves at most
+        # concurrency + 2 chunks "unknown".
+        self.ready: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.start_chunk)
+        self.held: set[int] = set()  # claimed or started by this engine, not yet written back
+        self.answers: list[Result] = []
+        self.answered = asyncio.Event()
+        self.write_chunk = config.write_chunk or max(1, config.concurrency * 4)
 
-        def decide(result: Result) -> None:
-            if result.outcome in (Outcome.CAMPAIGN, Outcome.QUOTA):
-                reason = f"{result.errcode}: {result.errmsg}" if result.errcode else result.errmsg
-                halt.append(Halt(reason, result.errcode))
-            elif policy.strict and result.outcome in FAILURES:
-                halt.append(Halt(f"strict mode: {result.errcode or result.outcome}: {result.errmsg}", result.errcode))
-            if result.outcome in (Outcome.SENT, Outcome.RECIPIENT):
-                recent.append(result.outcome == Outcome.RECIPIENT)
-                failed = sum(recent)
-                if (
-                    len(recent) >= policy.min_results_for_rate
-                    and failed / len(recent) > policy.max_recipient_error_rate
-                ):
-                    halt.append(Halt(f"recipient errors {failed}/{len(recent)} over the last results", result.errcode))
-            if halt:
-                stop.set()
-
-        def record(result: Result) -> None:
-            results.append(result)
-            unwritten.append(result)
-
-        async def one(job: Job) -> None:
-            async with gate:
-                if stop.is_set():
-                    record(Result(job.delivery_id, job.openid, Outcome.RELEASED))
-                    return
-                await self.limiter.acquire()
-                if stop.is_set():
-                    record(Result(job.delivery_id, job.openid, Outcome.RELEASED))
-                    return
-                if not await ensure_started(job):
-                    return  # our lease ran out and another worker took it: theirs to send and record
-                answer = await self.messenger.send(job.openid, content, scene=job.scene)
-                result = Result(
-                    job.delivery_id, job.openid, answer.outcome, answer.errcode, answer.errmsg, answer.msgid
-                )
-                record(result)
-                decide(result)
-            await write_back()
-
-        async def watch_others() -> None:
-            """Notice a pause or halt decided elsewhere, and keep the lease on this batch alive."""
-            loop = asyncio.get_running_loop()
-            renewed = loop.time()
-            while not stop.is_set():
-                await asyncio.sleep(self.config.state_check_seconds)
-                if await self.store.run_state(campaign_id) != RunState.SENDING:
-                    stop.set()
-                if loop.time() - renewed > self.config.lease_seconds / 3:
-                    renewed = loop.time()
-                    await self.store.renew_lease(
-                        campaign_id, [j.delivery_id for j in jobs], lease_seconds=self.config.lease_seconds
-                    )
-
-        watcher = asyncio.create_task(watch_others())
+    async def run(self) -> RunReport:
+        watcher = asyncio.create_task(self.watch())
+        writer = asyncio.create_task(self.write())
         try:
-            await asyncio.gather(*(one(job) for job in jobs))
+            await asyncio.gather(self.claim(), self.start(), *(self.send() for _ in range(self.config.concurrency)))
         finally:
-            stop.set()
+            self.stop.set()
             watcher.cancel()
-        await write_back(force=True)
-        return results, (halt[0] if halt else None)
+            self.answered.set()
+            await writer
+        if self.halt is not None:
+            state = RunState.PAUSED if self.halt.for_quota else RunState.HALTED
+            await self.store.stop(state, reason=self.halt.reason, errcode=self.halt.errcode)
+            self.report.halted_by_me = self.halt.reason
+            log.warning("campaign stopped by this engine: %s", self.halt.reason)
+        if self.report.final_state == RunState.OTHER:
+            self.report.final_state = await self.store.run_state()
+        return self.report
+
+    # --- claimer ------------------------------------------------------------------------------
+
+    async def claim(self) -> None:
+        try:
+            while not self.stop.is_set():
+                if await self._claim_once():
+                    continue
+                await asyncio.sleep(self.config.idle_seconds)
+        finally:
+            await self.claimed.put(None)
+
+    async def _claim_once(self) -> bool:
+        """One claim; False when there was nothing to take (and the caller should wait)."""
+        state = await self.store.run_state()
+        if state != RunState.SENDING:
+            self.report.final_state = state
+            self.stop.set()
+            return True
+        if rules.in_quiet_hours(self.plan.quiet, self.config.clock(), self.plan.zone):
+            await self.store.stop(RunState.PAUSED, reason=rules.QUIET_REASON, errcode=None)
+            self.stop.set()
+            return True
+        candidates = await self.store.claim(limit=self.config.batch_size, lease_seconds=self.config.lease_seconds)
+        if not candidates:
+            if self.plan.canary_count:
+                taken, busy = await self.store.taken()
+                if rules.canary_room(self.plan, taken=taken, limit=1) == 0:
+                    if busy == 0:  # the canary's answers are all in: wait for the operator
+                        await self.store.stop(RunState.PAUSED, reason=rules.canary_reason(self.plan), errcode=None)
+                        self.stop.set()
+                        return True
+                    return False
+            if await self.store.finish_if_done():
+                self.report.final_state = RunState.COMPLETED
+                self.stop.set()
+                return True
+            return False
+        self.report.batches += 1
+        jobs, skips = rules.triage(candidates, self.plan)
+        if skips:
+            await self.store.skip(skips)
+        for job in jobs:
+            self.held.add(job.delivery_id)
+            await self.claimed.put(job)  # waits while two batches are queued: the pipeline's back-pressure
+        return True
+
+    # --- starter ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        done = False
+        try:
+            while not done:
+                job = await self.claimed.get()
+                if job is None:
+                    break
+                chunk = [job]
+                while len(chunk) < self.start_chunk and not self.claimed.empty():
+                    more = self.claimed.get_nowait()
+                    if more is None:
+                        done = True
+                        break
+                    chunk.append(more)
+                if self.stop.is_set():
+                    for j in chunk:
+                        self.answer(Result(j.delivery_id, j.openid, Outcome.RELEASED, attempts=j.attempts))
+                    continue
+                mine = await self.store.start(chunk)
+                for j in chunk:
+                    if j.delivery_id in mine:
+                        await self.ready.put(j)
+                    else:
+                        self.held.discard(j.delivery_id)  # our lease ran out and another worker took it
+        finally:
+            for _ in range(self.config.concurrency):
+                await self.ready.put(None)
+
+    # --- senders ------------------------------------------------------------------------------
+
+    async def send(self) -> None:
+        while (job := await self.ready.get()) is not None:
+            if self.stop.is_set():
+                self.answer(Result(job.delivery_id, job.openid, Outcome.RELEASED, attempts=job.attempts))
+                continue
+            await self.limiter.acquire()
+            if self.stop.is_set():
+                self.answer(Result(job.delivery_id, job.openid, Outcome.RELEASED, attempts=job.attempts))
+                continue
+            answer = await self.messenger.send(job.openid, self.plan.content, scene=job.scene)
+            result = Result(
+                job.delivery_id,
+                job.openid,
+                answer.outcome,
+                answer.errcode,
+                answer.errmsg,
+                answer.msgid,
+                attempts=job.attempts,
+                scene=job.scene,
+            )
+            self.report.attempted += 1
+            self.answer(result)
+            halt = self.halts.judge(result)
+            if halt is not None and self.halt is None:
+                self.halt = halt
+                self.stop.set()
+
+    def answer(self, result: Result) -> None:
+        self.answers.append(result)
+        if len(self.answers) >= self.write_chunk:
+            self.answered.set()
+
+    # --- writer -------------------------------------------------------------------------------
+
+    async def write(self) -> None:
+        """Write answers back in chunks, at least every `flush_seconds`, and whatever is left at the end."""
+        while True:
+            with contextlib.suppress(TimeoutError):  # a timeout only means: flush what there is
+                await asyncio.wait_for(self.answered.wait(), self.config.flush_seconds)
+            self.answered.clear()
+            finishing = self.stop.is_set() and self.claimed.empty() and self.ready.empty()
+            await self._flush()
+            if finishing and self._all_settled():
+                return
+
+    def _all_settled(self) -> bool:
+        return not self.held and not self.answers
+
+    async def _flush(self) -> None:
+        if not self.answers:
+            return
+        batch, self.answers = self.answers, []
+        now = self.config.clock()
+        settlements = [rules.settle(r, self.plan, base_backoff=self.config.backoff_seconds, now=now) for r in batch]
+        await self.store.settle(settlements)
+        self.held.difference_update(r.delivery_id for r in batch)
+
+    # --- watcher ------------------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        """Notice a pause or halt decided elsewhere, and keep the lease on what this engine holds."""
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
+        while True:
+            await asyncio.sleep(self.config.state_check_seconds)
+            if await self.store.run_state() != RunState.SENDING:
+                self.stop.set()
+            if loop.time() - renewed > self.config.lease_seconds / 3 and self.held:
+                renewed = loop.time()
+                await self.store.renew(list(self.held), lease_seconds=self.config.lease_seconds)

@@ -31,7 +31,9 @@ def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
 async def run_campaign(campaign_id: int, *, worker: str | None = None, config: EngineConfig | None = None) -> RunReport:
     campaign = await Campaign.objects.select_related("account").aget(pk=campaign_id)
     config = config or EngineConfig(
-        concurrency=settings.WXNOTIFY_SEND_CONCURRENCY, lease_seconds=settings.WXNOTIFY_SEND_LEASE_SECONDS
+        concurrency=settings.WXNOTIFY_SEND_CONCURRENCY,
+        lease_seconds=settings.WXNOTIFY_SEND_LEASE_SECONDS,
+        backoff_seconds=settings.WXNOTIFY_SEND_BACKOFF_SECONDS,
     )
     redis = None
     if settings.REDIS_URL:
@@ -40,8 +42,9 @@ async def run_campaign(campaign_id: int, *, worker: str | None = None, config: E
         redis = aioredis.from_url(settings.REDIS_URL)
     try:
         async with account_api(campaign.account, connections=config.concurrency) as api:
-            engine = Engine(DjangoStore(), WeChatMessenger(api.client), limiter_for(campaign.account, redis), config)
-            return await engine.run(campaign_id, worker=worker or worker_name())
+            store = DjangoStore(campaign_id, worker or worker_name())
+            engine = Engine(store, WeChatMessenger(api.client), limiter_for(campaign.account, redis), config)
+            return await engine.run()
     finally:
         if redis is not None:
             await redis.aclose()

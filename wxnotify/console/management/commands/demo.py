@@ -31,7 +31,7 @@ from wechat.push import build_push
 from wechat.xmlcodec import render_message
 from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
 from wxnotify.callbacks.models import InboundMessage
-from wxnotify.campaigns import services
+from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.models import Campaign
 from wxnotify.console.management.commands._demo_engagement import ensure_demo_engagement, taps_at
 from wxnotify.engagement.models import SecondMessage
@@ -342,7 +342,7 @@ class Command(BaseCommand):
                 if sending.state not in (Campaign.State.SENDING, Campaign.State.APPROVED):
                     break
                 time.sleep(0.5)
-            sent = services.progress(sending)["sent"]
+            sent = selectors.progress(sending)["sent"]
             self.stdout.write(f"  {sending.name}: {sending.get_state_display()}, {sent} sent")
         self.live_engagement(account, sim, unfollowers)
 

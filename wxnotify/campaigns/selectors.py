@@ -1,0 +1,164 @@
+"""Reads about campaigns: who a send is meant for and who can receive it now, its progress (from the
+counts kept in step with the deliveries), failures by what to do about them, previewers, the lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+
+from wechat import quotas
+from wxnotify.campaigns import tally
+from wxnotify.campaigns.models import Campaign, Delivery, DeliveryTally, Previewer
+from wxnotify.followers.models import Follower
+from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
+from wxnotify.subscriptions.validation import FieldError, validate_message
+
+# Deliveries that reached, or may have reached, their recipient: a follow-up leaves them out, a correction
+# goes to them ("unknown" ones included: better a correction too many than a wrong notice uncorrected).
+MAY_HAVE_REACHED = (Delivery.State.SENT, Delivery.State.UNKNOWN)
+NOT_FINISHED = (Delivery.State.PENDING, Delivery.State.CLAIMED, Delivery.State.SENDING)
+
+
+def content_errors(campaign: Campaign) -> list[FieldError]:
+    return validate_message(campaign.template, campaign.data, campaign.title)
+
+
+def send_family(campaign: Campaign) -> list[int]:
+    """A send and its follow-ups ("those not yet sent", at any depth): what they reached, they reached
+    together. Starts from the original send whichever member is given."""
+    root = campaign
+    while root.audience == Campaign.Audience.NOT_YET_SENT and root.source_campaign is not None:
+        root = root.source_campaign
+    family, frontier = [root.pk], [root.pk]
+    while frontier:
+        frontier = list(
+            Campaign.objects.filter(source_campaign__in=frontier, audience=Campaign.Audience.NOT_YET_SENT)
+            .exclude(pk__in=family)
+            .values_list("pk", flat=True)
+        )
+        family += frontier
+    return family
+
+
+def target(campaign: Campaign) -> QuerySet[Subscription]:
+    """The ledger rows of the people a send is meant for, whether or not they can receive it now."""
+    rows = Subscription.objects.filter(template=campaign.template)
+    if campaign.audience == Campaign.Audience.ACTIVITY:
+        accepted = SubscriptionEvent.objects.filter(
+            activity=campaign.activity, template=campaign.template, kind=SubscriptionEvent.Kind.ACCEPT
+        ).values("openid")
+        rows = rows.filter(openid__in=accepted)
+    elif campaign.audience == Campaign.Audience.PREVIEWERS:
+        rows = rows.filter(openid__in=Previewer.objects.filter(account=campaign.account).values("openid"))
+    elif campaign.audience in (Campaign.Audience.REACHED_BY, Campaign.Audience.NOT_YET_SENT):
+        if campaign.source_campaign is None:
+            return rows.none()
+        family = [pk for pk in send_family(campaign.source_campaign) if pk != campaign.pk]
+        deliveries = Delivery.objects.filter(campaign__in=family)
+        if campaign.audience == Campaign.Audience.REACHED_BY:
+            rows = rows.filter(openid__in=deliveries.filter(state__in=MAY_HAVE_REACHED).values("openid"))
+        else:
+            done = deliveries.filter(state__in=MAY_HAVE_REACHED + NOT_FINISHED).values("openid")
+            rows = rows.exclude(openid__in=done)
+    return rows
+
+
+def _unfollowed(campaign: Campaign) -> QuerySet[Follower, str]:
+    return Follower.objects.filter(account=campaign.account, is_following=False).values_list("openid", flat=True)
+
+
+def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
+    """The openids a send goes to, fixed when sending starts (people who subscribe later: a follow-up):
+    the target who hold a credit (or a long-term subscription) now and, unless asked, still follow."""
+    rows = target(campaign).filter(Subscription.current_q())
+    if campaign.skips_unfollowed:
+        rows = rows.exclude(openid__in=_unfollowed(campaign))
+    return rows.values_list("openid", flat=True).distinct()
+
+
+def preflight(campaign: Campaign) -> dict[str, Any]:
+    """C5: how many will get it, how many are left out and why, how long it takes, today's quota."""
+    rows = target(campaign)
+    total = rows.count()
+    with_credit = rows.filter(Subscription.current_q()).count()
+    eligible = audience(campaign).count()
+    rate = campaign.account.send_rate or settings.WXNOTIFY_SEND_RATE
+    return {
+        "target": total,
+        "eligible": eligible,
+        "no_credit": total - with_credit,
+        "unfollowed": with_credit - eligible,
+        "rate": rate,
+        "estimated_seconds": round(eligible / rate, 1) if rate else None,
+        "errors": content_errors(campaign),
+    }
+
+
+def needs_reapproval(campaign: Campaign) -> bool:
+    """Content changed since it was approved, on an account where a second person must approve it."""
+    return bool(
+        campaign.account.require_second_approver
+        and campaign.approved_snapshot
+        and campaign.approved_snapshot != campaign.snapshot()
+    )
+
+
+def stopped_by_yesterdays_quota(*, now: Any) -> list[Campaign]:
+    """Sends paused by WeChat's daily quota (45009) on a day that is over: WeChat's days run on Beijing time,
+    whatever WXNOTIFY_TIME_ZONE the console shows."""
+    midnight = quotas.day_start(now)
+    due = []
+    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
+        stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
+        if stopped is not None and stopped < midnight:
+            due.append(campaign)
+    return due
+
+
+def progress(campaign: Campaign) -> dict[str, int]:
+    """Deliveries by state, from the counts kept in step with them (a row, not a count over the deliveries)."""
+    counts = tally.counts(campaign.pk)
+    return {state: counts.get(state, 0) for state in Delivery.State.values} | {"total": sum(counts.values())}
+
+
+def failed_by_class(campaign: Campaign) -> dict[str, int]:
+    """Failures sorted the way an operator acts on them: the person cannot receive it (recipient), it may
+    work later (transient: "retry"), or something else (content, authorisation, network without a code)."""
+    from wechat.errors import classify
+
+    by_class: dict[str, int] = {}
+    failed = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED)
+    for errcode, n in failed.values_list("errcode").annotate(n=Count("id")).values_list("errcode", "n"):
+        kind = classify(errcode) if errcode is not None else "transient"  # no code: the network failed
+        by_class[kind] = by_class.get(kind, 0) + n
+    return by_class
+
+
+def previewer_status(campaign: Campaign) -> list[tuple[Previewer, Subscription | None]]:
+    """Each previewer, and whether they can receive this template now (a one-time preview uses their credit)."""
+    rows = {s.openid: s for s in Subscription.objects.filter(template=campaign.template)}
+    return [(p, rows.get(p.openid)) for p in Previewer.objects.filter(account=campaign.account)]
+
+
+def with_counts(campaigns: list[Campaign]) -> list[Campaign]:
+    """Delivery counts per state for one page of campaigns, read from their counts (a few rows each, not the
+    deliveries: a list stays as fast after years of sends and 300,000-recipient ones)."""
+    counts: dict[int, dict[str, int]] = {c.pk: {} for c in campaigns}
+    for campaign_id, state, n in DeliveryTally.objects.filter(campaign_id__in=list(counts)).values_list(
+        "campaign_id", "state", "n"
+    ):
+        counts[campaign_id][state] = n
+    widest = max((sum(c.values()) for c in counts.values()), default=0) or 1
+    for campaign in campaigns:
+        by_state = counts[campaign.pk]
+        campaign.counts = {state: by_state.get(state, 0) for state in Delivery.State.values}  # type: ignore[attr-defined]
+        campaign.total = sum(by_state.values())  # type: ignore[attr-defined]
+        campaign.sent = by_state.get(Delivery.State.SENT, 0)  # type: ignore[attr-defined]
+        # Bar widths (percent of the widest send on the page) for the side-by-side chart.
+        campaign.bars = [  # type: ignore[attr-defined]
+            (state, round(100 * by_state.get(state, 0) / widest, 2))
+            for state in (Delivery.State.SENT, Delivery.State.FAILED, Delivery.State.SKIPPED, Delivery.State.UNKNOWN)
+        ]
+    return campaigns
