@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from wechat.keywords import placeholders, rule_of
@@ -301,8 +302,10 @@ def unattributed_accepts(account: OfficialAccount) -> int:
 
 def use_credits(*, template_id: int, openids: Sequence[str]) -> None:
     """A delivered one-time notification uses one credit of each of these patients."""
-    Subscription.objects.filter(template_id=template_id, openid__in=list(openids), credits__gt=0).update(
-        credits=F("credits") - 1
+    # No "credits > 0" in the WHERE: with it SQLite chose the (template, credits) index and scanned every
+    # subscriber of the template per write-back (a fifth of a worker's time); the (template, openid) key is it.
+    Subscription.objects.filter(template_id=template_id, openid__in=list(openids)).update(
+        credits=Greatest(F("credits") - 1, 0)
     )
 
 
