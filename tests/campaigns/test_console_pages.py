@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 
 from tests.campaigns.conftest import GOOD
 from wxnotify.accounts.models import Membership
@@ -241,7 +242,10 @@ def test_the_audit_log_shows_who_did_what_and_what_the_system_did(client, sendin
     c = campaign()
     services.approve(campaign=c, user=approver)
     Campaign.objects.filter(pk=c.pk).update(state=Campaign.State.SENDING)
-    services.pause(campaign=c, user=approver)
+    operator = member(client, account, "operator")  # an approver may not pause: that is operating the send
+    with pytest.raises(PermissionDenied):
+        services.pause(campaign=c, user=approver)
+    services.pause(campaign=c, user=operator)
     AuditEntry.objects.create(
         account=account, campaign=c, action="auto_halted", detail={"reason": "45168: keyword in blacklist"}
     )
@@ -252,7 +256,7 @@ def test_the_audit_log_shows_who_did_what_and_what_the_system_did(client, sendin
     AuditEntry.objects.create(account=other_account, campaign=other, action="cancel")
     page = client.get("/campaigns/audit/").content.decode()
     assert page.count("<tr data-audit=") == 3 and "别的公众号看不到" not in page
-    assert "审核通过" in page and "暂停" in page and approver.username in page
+    assert "审核通过" in page and "暂停" in page and approver.username in page and operator.username in page
     assert "自动停止" in page and "系统" in page and "45168: keyword in blacklist" in page
     only = client.get("/campaigns/audit/?action=pause").content.decode()
     assert only.count("<tr data-audit=") == 1 and 'data-audit="pause"' in only

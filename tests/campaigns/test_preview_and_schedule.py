@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests.subscriptions.conftest import make_activity
-from wxnotify.campaigns import selectors, services, tally, tasks
+from wxnotify.campaigns import lifecycle, selectors, services, tally, tasks
 from wxnotify.campaigns.models import Campaign, Delivery, Previewer
 from wxnotify.subscriptions.models import Activity, Subscription
 
@@ -153,7 +153,7 @@ def test_a_send_that_cannot_resume_does_not_hold_up_the_others(sending):
         Campaign.objects.filter(pk=c.pk).update(
             state=Campaign.State.PAUSED, stop_errcode=45009, approved_snapshot=c.snapshot()
         )
-        services.audit(c, None, "auto_paused")
+        lifecycle.audit(c, None, "auto_paused")
         c.audit.update(at=yesterday)
     Campaign.objects.filter(pk=stuck.pk).update(data={**stuck.data, "thing5": "改了没审核"})
     tasks.start_due_campaigns.call_local()

@@ -192,28 +192,35 @@ class Previewer(models.Model):
         return self.name
 
 
-class AuditEntry(models.Model):
-    """Every send, approval, pause, resume and cancel (P2): who, what, when."""
+class Action(models.TextChoices):
+    """What can happen to a campaign, by a person or by the system (`lifecycle.TRANSITIONS` says which
+    states each leaves and who may take it); the audit log names each entry with one of these."""
 
-    ACTIONS = {  # what the log shows for each action; automatic ones have no user
-        "approve": _("审核通过"),
-        "send": _("开始发送"),
-        "schedule": _("定时发送"),
-        "reschedule": _("活动时间变更，发送时间随之调整"),
-        "preview": _("发送预览"),
-        "pause": _("暂停"),
-        "resume": _("继续发送"),
-        "cancel": _("取消发送"),
-        "retry_unknown": _("重发结果未知的"),
-        "retry_failed_transient": _("重发因临时故障失败的"),
-        "auto_halted": _("自动停止"),
-        "auto_paused": _("自动暂停"),
-        "revive": _("无进程在发送，已自动唤醒"),
-    }
+    EDIT = "edit", _("修改内容")
+    SUBMIT = "submit", _("提交审核")
+    APPROVE = "approve", _("审核通过")
+    PREVIEW = "preview", _("发送预览")
+    SEND = "send", _("开始发送")
+    SCHEDULE = "schedule", _("定时发送")
+    RESCHEDULE = "reschedule", _("活动时间变更，发送时间随之调整")
+    PAUSE = "pause", _("暂停")
+    RESUME = "resume", _("继续发送")
+    CANCEL = "cancel", _("取消发送")
+    RETRY_UNKNOWN = "retry_unknown", _("重发结果未知的")
+    RETRY_FAILED_TRANSIENT = "retry_failed_transient", _("重发因临时故障失败的")
+    AUTO_HALTED = "auto_halted", _("自动停止")
+    AUTO_PAUSED = "auto_paused", _("自动暂停")
+    AUTO_RESUMED = "auto_resumed", _("自动继续（免打扰结束或新一天的额度）")
+    COMPLETED = "completed", _("发送完成")
+    REVIVE = "revive", _("无进程在发送，已自动唤醒")
+
+
+class AuditEntry(models.Model):
+    """Every send, approval, pause, resume and cancel (P2): who, what, when; automatic ones have no user."""
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="audit_entries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    action = models.CharField(max_length=32)
+    action = models.CharField(max_length=32, choices=Action.choices)
     campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit")
     detail = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)
@@ -226,7 +233,7 @@ class AuditEntry(models.Model):
 
     @property
     def label(self) -> str:
-        return str(self.ACTIONS.get(self.action, self.action))
+        return str(Action(self.action).label) if self.action in Action.values else self.action
 
     @property
     def summary(self) -> str:

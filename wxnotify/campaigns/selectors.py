@@ -9,8 +9,10 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from wechat import quotas
+from wechat.errors import DAILY_QUOTA
 from wxnotify.campaigns import tally
-from wxnotify.campaigns.models import Campaign, Delivery, DeliveryTally, Previewer
+from wxnotify.campaigns.models import Action, Campaign, Delivery, DeliveryTally, Previewer
+from wxnotify.campaigns.sending.rules import QUIET_REASON
 from wxnotify.followers.models import Follower
 from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
 from wxnotify.subscriptions.validation import FieldError, validate_message
@@ -110,11 +112,28 @@ def stopped_by_yesterdays_quota(*, now: Any) -> list[Campaign]:
     whatever WXNOTIFY_TIME_ZONE the console shows."""
     midnight = quotas.day_start(now)
     due = []
-    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=45009):
-        stopped = campaign.audit.filter(action="auto_paused").order_by("-at").values_list("at", flat=True).first()
+    for campaign in Campaign.objects.filter(state=Campaign.State.PAUSED, stop_errcode=DAILY_QUOTA):
+        stopped = campaign.audit.filter(action=Action.AUTO_PAUSED).order_by("-at").values_list("at", flat=True).first()
         if stopped is not None and stopped < midnight:
             due.append(campaign)
     return due
+
+
+def paused_by_quiet_hours(*, now: Any) -> list[Campaign]:
+    """Sends the engine paused for the account's quiet hours, which are now over."""
+    paused = Campaign.objects.filter(state=Campaign.State.PAUSED, stop_reason=QUIET_REASON).select_related("account")
+    return [c for c in paused if not c.account.in_quiet_hours(now)]
+
+
+def scheduled_before_their_activity() -> QuerySet[Campaign]:
+    """Scheduled sends timed "N minutes before the activity" (their time follows the activity's)."""
+    return Campaign.objects.filter(
+        state=Campaign.State.SCHEDULED, minutes_before_start__isnull=False, activity__isnull=False
+    ).select_related("activity")
+
+
+def due_to_start(*, now: Any) -> QuerySet[Campaign]:
+    return Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now)
 
 
 def progress(campaign: Campaign) -> dict[str, int]:
@@ -162,3 +181,29 @@ def with_counts(campaigns: list[Campaign]) -> list[Campaign]:
             for state in (Delivery.State.SENT, Delivery.State.FAILED, Delivery.State.SKIPPED, Delivery.State.UNKNOWN)
         ]
     return campaigns
+
+
+def deliveries(
+    campaign: Campaign, *, state: str = "", errcode: int | None = None, openid: str = ""
+) -> QuerySet[Delivery]:
+    """The per-recipient log of a send, filtered as the log page and its CSV export ask."""
+    rows = Delivery.objects.filter(campaign=campaign)
+    if state in Delivery.State.values:
+        rows = rows.filter(state=state)
+    if errcode is not None:
+        rows = rows.filter(errcode=errcode)
+    if openid:
+        rows = rows.filter(openid=openid)
+    return rows
+
+
+def error_codes(campaign: Campaign) -> QuerySet[Any, Any]:
+    """WeChat's error codes in a send, most frequent first (the log's filter)."""
+    return (
+        Delivery.objects.filter(campaign=campaign)
+        .exclude(errcode__isnull=True)
+        .exclude(errcode=0)
+        .values("errcode")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )

@@ -1,11 +1,12 @@
-"""Every write to campaigns: create, approve, start (materialise the audience), pause, resume, cancel.
-Each action an operator takes is written to the audit log."""
+"""Every write to campaigns: compose, submit, approve, preview, schedule, start (materialise the audience),
+pause, resume, cancel, retry; WeChat's delivery reports; previewers; the minute task's work. Each state
+change goes through `lifecycle.transition` (who may, from which state, audited); reads are in selectors."""
 
 from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,79 +15,90 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wxnotify.campaigns import tally
-from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
+from wechat.messages import SubscribeSentEvent
+from wxnotify.accounts.models import OfficialAccount
+from wxnotify.campaigns import lifecycle, selectors, tally
+from wxnotify.campaigns import queue as work_queue
+from wxnotify.campaigns.lifecycle import CampaignError
+from wxnotify.campaigns.models import Action, Campaign, Delivery, Previewer
 from wxnotify.campaigns.selectors import NOT_FINISHED, audience, content_errors, needs_reapproval
+from wxnotify.campaigns.sending.django_store import expire_leases, patiently
+from wxnotify.subscriptions.models import Template
+from wxnotify.subscriptions.services import use_credits
 
 log = logging.getLogger(__name__)
+__all__ = ["CampaignError"]
 
 
-class CampaignError(ValueError):
-    """An action that cannot be taken now; the message says why, for the operator (in their language:
-    raised while their request is being answered)."""
+def save(*, campaign: Campaign, user: Any) -> Campaign:
+    """Save composed content (a form's instance, not yet saved): a new draft, or a change to one, or to a
+    paused or halted send (which then needs approving again where a second approver is required)."""
+    with transaction.atomic():
+        if campaign.pk is None:
+            campaign.created_by = user if getattr(user, "pk", None) else None
+            campaign.edited_by = campaign.created_by
+            campaign.save()
+            lifecycle.audit(campaign, user, Action.EDIT, digest=Campaign.snapshot_digest(campaign.snapshot()))
+            return campaign
+        editor = user if getattr(user, "pk", None) else None
+        lifecycle.take(campaign.pk, Action.EDIT, user=user)
+        campaign.edited_by = editor
+        campaign.save()
+        lifecycle.audit(campaign, user, Action.EDIT, digest=Campaign.snapshot_digest(campaign.snapshot()))
+    return campaign
 
 
-def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> None:
-    AuditEntry.objects.create(
-        account_id=campaign.account_id,
-        campaign=campaign,
-        user=user if getattr(user, "pk", None) else None,
-        action=action,
-        detail=detail,
-    )
+def submit(*, campaign: Campaign, user: Any) -> None:
+    """The operator says the draft is ready: it waits for an approver (the two-person rule)."""
+    if errors := content_errors(campaign):
+        raise CampaignError(errors[0].message)
+    lifecycle.transition(campaign, Action.SUBMIT, user=user)
 
 
-@transaction.atomic
 def approve(*, campaign: Campaign, user: Any) -> None:
     """Freeze the content an approver saw. Also after a halt or pause, when the content was changed:
     under the two-person rule that change needs someone else's approval before the send resumes."""
-    campaign = Campaign.objects.select_for_update().select_related("account", "template").get(pk=campaign.pk)
-    changed_after_start = campaign.state in (Campaign.State.HALTED, Campaign.State.PAUSED) and (
-        campaign.approved_snapshot != campaign.snapshot()
-    )
-    if campaign.state not in (Campaign.State.DRAFT, Campaign.State.AWAITING_APPROVAL) and not changed_after_start:
-        raise CampaignError(_("只有草稿、待审核或暂停后修改过内容的通知可以审核。"))
-    author = campaign.edited_by_id or campaign.created_by_id
-    if author and user and author == user.pk and campaign.account.require_second_approver:
-        raise CampaignError(_("需要另一位审核人审核（双人复核）。"))
-    if errors := content_errors(campaign):
-        raise CampaignError(errors[0].message)
-    snapshot = campaign.snapshot()
-    Campaign.objects.filter(pk=campaign.pk).update(
-        state=campaign.state if changed_after_start else Campaign.State.APPROVED,
-        approved_snapshot=snapshot,
-        approved_by=user if getattr(user, "pk", None) else None,
-    )
-    audit(campaign, user, "approve", digest=Campaign.snapshot_digest(snapshot))
+    with transaction.atomic():
+        locked = lifecycle.take(campaign, Action.APPROVE, user=user)
+        if errors := content_errors(locked):
+            raise CampaignError(errors[0].message)
+        snapshot = locked.snapshot()
+        lifecycle.apply(
+            locked,
+            Action.APPROVE,
+            user=user,
+            detail={"digest": Campaign.snapshot_digest(snapshot)},
+            approved_snapshot=snapshot,
+            approved_by=user if getattr(user, "pk", None) else None,
+        )
 
 
 def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
     """Fix the audience as deliveries and wake the workers. Returns the number of recipients."""
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().select_related("template", "account").get(pk=campaign.pk)
-        allowed: set[str] = {Campaign.State.APPROVED, Campaign.State.SCHEDULED}
-        if not campaign.account.require_second_approver:
-            allowed.add(Campaign.State.DRAFT)
-        if campaign.state not in allowed:
-            raise CampaignError(_("这条通知现在不能开始发送。"))
-        if errors := content_errors(campaign):
+        locked = lifecycle.take(campaign, Action.SEND, user=user)
+        if errors := content_errors(locked):
             raise CampaignError(errors[0].message)
-        if campaign.approved_snapshot and campaign.approved_snapshot != campaign.snapshot():
+        if locked.approved_snapshot and locked.approved_snapshot != locked.snapshot():
             raise CampaignError(_("内容在审核后被修改过，请重新审核。"))
-        recipients = materialise(campaign)
-        if campaign.canary_percent and not campaign.canary_count:  # x% of the audience, fixed now with it
-            campaign.canary_count = max(1, math.ceil(recipients * campaign.canary_percent / 100))
-            Campaign.objects.filter(pk=campaign.pk).update(canary_count=campaign.canary_count)
-        Campaign.objects.filter(pk=campaign.pk).update(
-            state=Campaign.State.SENDING,
-            started_at=timezone.now(),
-            woken_at=timezone.now(),  # with the state: the minute task must not think nobody was asked
+        recipients = materialise(locked)
+        canary = locked.canary_count
+        if locked.canary_percent and not canary:  # x% of the audience, fixed now with it
+            canary = max(1, math.ceil(recipients * locked.canary_percent / 100))
+        now = timezone.now()
+        lifecycle.apply(
+            locked,
+            Action.SEND,
+            user=user,
+            detail={"recipients": recipients},
+            canary_count=canary,
+            started_at=now,
+            woken_at=now,  # with the state: the minute task must not think nobody was asked
             stop_reason="",
             stop_errcode=None,
-            approved_snapshot=campaign.approved_snapshot or campaign.snapshot(),
+            approved_snapshot=locked.approved_snapshot or locked.snapshot(),
         )
-        audit(campaign, user, "send", recipients=recipients)
-        transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
+        transaction.on_commit(lambda: wake_workers(locked.pk, workers))
     return recipients
 
 
@@ -110,12 +122,10 @@ def materialise(campaign: Campaign) -> int:
     return inserted
 
 
-def wake_workers(campaign_id: int, workers: int | None = None) -> None:
-    from wxnotify.campaigns.tasks import send_campaign
-
+def wake_workers(campaign_id: int, count: int | None = None) -> None:
+    """Ask workers to work on a send (they find their work in the deliveries table, not in the message)."""
     Campaign.objects.filter(pk=campaign_id).update(woken_at=timezone.now())
-    for _worker in range(settings.WXNOTIFY_SEND_WORKERS if workers is None else workers):
-        send_campaign(campaign_id)
+    work_queue.enqueue(campaign_id, settings.WXNOTIFY_SEND_WORKERS if count is None else count)
 
 
 STALL_SECONDS = 120
@@ -139,90 +149,94 @@ def revive_stalled(now: Any = None) -> list[int]:
         due = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=Delivery.State.PENDING)
         if due.exists() or not rows.filter(state__in=NOT_FINISHED).exists():
             log.warning("campaign %s was sending with nobody working on it: waking a worker", campaign.pk)
-            audit(campaign, None, "revive")
+            try:
+                lifecycle.transition(campaign, Action.REVIVE, user=None, woken_at=now)
+            except CampaignError:
+                continue  # it stopped sending meanwhile
             revived.append(campaign.pk)
     for pk in revived:
         wake_workers(pk, 1)
     return revived
 
 
-def _transition(campaign: Campaign, user: Any, action: str, frm: tuple[str, ...], to: str) -> None:
-    with transaction.atomic():
-        changed = Campaign.objects.filter(pk=campaign.pk, state__in=frm).update(state=to)
-        if not changed:
-            raise CampaignError(_("这条通知当前的状态不允许这个操作。"))
-        audit(campaign, user, action)
-
-
 def pause(*, campaign: Campaign, user: Any) -> None:
-    _transition(campaign, user, "pause", (Campaign.State.SENDING,), Campaign.State.PAUSED)
+    lifecycle.transition(campaign, Action.PAUSE, user=user)
 
 
 def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None:
-    """After a pause, or after a halt once the operator has fixed the content; delivered people are not sent again."""
-    campaign = Campaign.objects.select_related("account", "template").get(pk=campaign.pk)
-    if campaign.state == Campaign.State.HALTED and (errors := content_errors(campaign)):
-        raise CampaignError(errors[0].message)
-    if needs_reapproval(campaign):
-        raise CampaignError(_("内容在审核后被修改过：需要另一位审核人重新审核后才能继续发送。"))
+    """After a pause, or after a halt once the operator has fixed the content; delivered people are not
+    sent again. An operator's "continue" after a canary pause lets the rest go."""
+    _go_on(campaign, user, Action.RESUME, workers, canary_released=True)
+
+
+def auto_resume(*, campaign: Campaign, why: str) -> None:
+    """The system goes on with a send it paused (quiet hours over, a new day's quota). A send that cannot go
+    on (its content changed and awaits a second approval, …) stays paused, and its page says why; a canary
+    still waits for its operator."""
+    try:
+        _go_on(campaign, None, Action.AUTO_RESUMED, None, reason=why)
+    except CampaignError as error:
+        log.warning("campaign %s stays paused after %s: %s", campaign.pk, why, error)
+
+
+def _go_on(campaign: Campaign, user: Any, action: Action, count: int | None, **extra: Any) -> None:
     with transaction.atomic():
-        changed = Campaign.objects.filter(
-            pk=campaign.pk, state__in=(Campaign.State.PAUSED, Campaign.State.HALTED)
-        ).update(
-            state=Campaign.State.SENDING,
+        locked = lifecycle.take(campaign, action, user=user)
+        if locked.state == Campaign.State.HALTED and (errors := content_errors(locked)):
+            raise CampaignError(errors[0].message)
+        if needs_reapproval(locked):
+            raise CampaignError(_("内容在审核后被修改过：需要另一位审核人重新审核后才能继续发送。"))
+        snapshot = locked.snapshot()
+        detail = {"digest": Campaign.snapshot_digest(snapshot)} | (
+            {"reason": extra.pop("reason")} if "reason" in extra else {}
+        )
+        lifecycle.apply(
+            locked,
+            action,
+            user=user,
+            detail=detail,
             woken_at=timezone.now(),
             stop_reason="",
             stop_errcode=None,
-            approved_snapshot=campaign.snapshot(),
-            canary_released=True,  # "continue" after a canary pause lets the rest go
+            approved_snapshot=snapshot,
+            **extra,
         )
-        if not changed:
-            raise CampaignError(_("只有已暂停或已自动停止的通知可以继续。"))
-        audit(campaign, user, "resume", digest=Campaign.snapshot_digest(campaign.snapshot()))
-        transaction.on_commit(lambda: wake_workers(campaign.pk, workers))
+        transaction.on_commit(lambda: wake_workers(locked.pk, count))
 
 
 def cancel(*, campaign: Campaign, user: Any) -> None:
     with transaction.atomic():
-        changed = Campaign.objects.filter(
-            pk=campaign.pk,
-            state__in=[
-                s for s in Campaign.State.values if s not in (Campaign.State.COMPLETED, Campaign.State.CANCELLED)
-            ],
-        ).update(state=Campaign.State.CANCELLED, finished_at=timezone.now())
-        if not changed:
-            raise CampaignError(_("已完成或已取消的通知不能取消。"))
+        lifecycle.transition(campaign, Action.CANCEL, user=user, finished_at=timezone.now())
         n = Delivery.objects.filter(campaign=campaign, state=Delivery.State.PENDING).update(
             state=Delivery.State.CANCELLED
         )
         tally.add(campaign.pk, {"pending": -n, "cancelled": n})
-        audit(campaign, user, "cancel")
 
 
 def _requeue(
-    campaign: Campaign, user: Any, action: str, rows: QuerySet[Delivery], from_state: str, **fields: Any
+    campaign: Campaign, user: Any, action: Action, rows: QuerySet[Delivery], from_state: str, **fields: Any
 ) -> int:
     """Send some deliveries again: back to pending, and a completed campaign sends again (it would otherwise
     keep them pending for ever); a paused or halted one sends them when resumed."""
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.state == Campaign.State.CANCELLED:
-            raise CampaignError(_("已取消的通知不能重发。"))
+        locked = lifecycle.take(campaign, action, user=user)
         n = rows.filter(state=from_state).update(state=Delivery.State.PENDING, **fields)
-        tally.add(campaign.pk, {from_state: -n, "pending": n})
-        if n and campaign.state == Campaign.State.COMPLETED:
-            Campaign.objects.filter(pk=campaign.pk).update(
-                state=Campaign.State.SENDING, finished_at=None, woken_at=timezone.now()
-            )
-            transaction.on_commit(lambda: wake_workers(campaign.pk))
-        audit(campaign, user, action, deliveries=n)
+        tally.add(locked.pk, {from_state: -n, "pending": n})
+        if not n:  # nothing to send again: a completed send stays completed
+            lifecycle.audit(locked, user, action, deliveries=0)
+            return 0
+        reopens = locked.state == Campaign.State.COMPLETED
+        changes: dict[str, Any] = {"finished_at": None, "woken_at": timezone.now()} if reopens else {}
+        lifecycle.apply(locked, action, user=user, detail={"deliveries": n}, **changes)
+        if reopens:
+            transaction.on_commit(lambda: wake_workers(locked.pk))
     return n
 
 
 def retry_unknown(*, campaign: Campaign, user: Any) -> int:
     """The operator decides: deliveries whose outcome stayed unknown are sent again."""
     rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.UNKNOWN)
-    return _requeue(campaign, user, "retry_unknown", rows, Delivery.State.UNKNOWN, next_attempt_at=None)
+    return _requeue(campaign, user, Action.RETRY_UNKNOWN, rows, Delivery.State.UNKNOWN, next_attempt_at=None)
 
 
 def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
@@ -233,48 +247,152 @@ def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
     transient = [code for code, info in ERRORS.items() if info.error_class == ErrorClass.TRANSIENT]
     rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.FAILED, errcode__in=transient)
     return _requeue(
-        campaign, user, "retry_failed_transient", rows, Delivery.State.FAILED, attempts=0, next_attempt_at=None
+        campaign, user, Action.RETRY_FAILED_TRANSIENT, rows, Delivery.State.FAILED, attempts=0, next_attempt_at=None
     )
+
+
+def _send_at(campaign: Campaign) -> Any:
+    if campaign.minutes_before_start is not None and campaign.activity is not None:
+        return campaign.activity.starts_at - timedelta(minutes=campaign.minutes_before_start)
+    return campaign.scheduled_at
 
 
 def schedule(*, campaign: Campaign, user: Any) -> Any:
     """Send later: at scheduled_at, or minutes_before_start the activity begins. The minute task starts it."""
-    campaign.refresh_from_db()
-    at = campaign.scheduled_at
-    if campaign.minutes_before_start is not None and campaign.activity_id:
-        assert campaign.activity is not None
-        at = campaign.activity.starts_at - timedelta(minutes=campaign.minutes_before_start)
-    if at is None or at <= timezone.now():
-        raise CampaignError(_("定时时间必须在将来。"))
-    if errors := content_errors(campaign):
-        raise CampaignError(errors[0].message)
-    changed = Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.DRAFT, Campaign.State.APPROVED]).update(
-        state=Campaign.State.SCHEDULED, scheduled_at=at
-    )
-    if not changed:
-        raise CampaignError(_("这条通知现在不能定时。"))
-    audit(campaign, user, "schedule", at=at.isoformat(), quiet=campaign.account.in_quiet_hours(at))
+    with transaction.atomic():
+        locked = lifecycle.take(campaign, Action.SCHEDULE, user=user)
+        at = _send_at(locked)
+        if at is None or at <= timezone.now():
+            raise CampaignError(_("定时时间必须在将来。"))
+        if errors := content_errors(locked):
+            raise CampaignError(errors[0].message)
+        detail = {"at": at.isoformat(), "quiet": locked.account.in_quiet_hours(at)}
+        lifecycle.apply(locked, Action.SCHEDULE, user=user, detail=detail, scheduled_at=at)
     return at
 
 
 def preview(*, campaign: Campaign, user: Any) -> Campaign:
-    """Send the current content to the account's previewers through the same sending path."""
-    if errors := content_errors(campaign):
-        raise CampaignError(errors[0].message)
-    if not Previewer.objects.filter(account=campaign.account).exists():
-        raise CampaignError(_("还没有预览人：请先在「发送通知 → 预览人」中添加。"))
-    trial = Campaign.objects.create(
-        account=campaign.account,
-        name=f"预览：{campaign.name}"[:100],
-        template=campaign.template,
-        audience=Campaign.Audience.PREVIEWERS,
-        source_campaign=campaign,
-        data=campaign.data,
-        page=campaign.page,
-        miniprogram_appid=campaign.miniprogram_appid,
-        miniprogram_pagepath=campaign.miniprogram_pagepath,
-        created_by=user if getattr(user, "pk", None) else None,
-    )
+    """Send the current content to the account's previewers through the same sending path. The trial send
+    is approved as it is made: it goes to staff only, whatever the two-person rule asks of the real one."""
+    with transaction.atomic():
+        locked = lifecycle.take(campaign, Action.PREVIEW, user=user)
+        if errors := content_errors(locked):
+            raise CampaignError(errors[0].message)
+        if not Previewer.objects.filter(account=locked.account).exists():
+            raise CampaignError(_("还没有预览人：请先在「发送通知 → 预览人」中添加。"))
+        trial = Campaign(
+            account=locked.account,
+            name=f"预览：{locked.name}"[:100],
+            template=locked.template,
+            audience=Campaign.Audience.PREVIEWERS,
+            source_campaign=locked,
+            data=locked.data,
+            title=locked.title,
+            page=locked.page,
+            miniprogram_appid=locked.miniprogram_appid,
+            miniprogram_pagepath=locked.miniprogram_pagepath,
+            created_by=user if getattr(user, "pk", None) else None,
+            state=Campaign.State.APPROVED,
+        )
+        trial.approved_snapshot = trial.snapshot()
+        trial.save()
+        lifecycle.audit(locked, user, Action.PREVIEW, preview_campaign=trial.pk)
     start(campaign=trial, user=user, workers=1)
-    audit(campaign, user, "preview", preview_campaign=trial.pk)
     return trial
+
+
+# --- what the system does by itself ---------------------------------------------------------------
+
+
+def run_minute(now: datetime | None = None) -> None:
+    """The minute task: lost leases become unknown, sends nobody works on are revived, sends paused by
+    quiet hours or the daily quota go on when those end, scheduled sends follow their activity and start."""
+    # On SQLite a busy send can hold the write lock past busy_timeout: retried whole, like the store's writes.
+    patiently(expire_leases)()
+    patiently(revive_stalled)()
+    now = now or timezone.now()
+    for campaign in selectors.paused_by_quiet_hours(now=now):
+        auto_resume(campaign=campaign, why="quiet hours ended")
+    for campaign in selectors.stopped_by_yesterdays_quota(now=now):
+        auto_resume(campaign=campaign, why="a new day's quota")
+    for campaign in selectors.scheduled_before_their_activity():
+        reschedule(campaign)
+    for campaign in selectors.due_to_start(now=now):
+        try:
+            start(campaign=campaign, user=None)
+        except CampaignError as error:
+            log.warning("scheduled campaign %s could not start: %s", campaign.pk, error)
+
+
+def reschedule(campaign: Campaign) -> None:
+    """ "N minutes before the activity" follows the activity when its time is changed after scheduling."""
+    at = _send_at(campaign)
+    if at is not None and at != campaign.scheduled_at:
+        lifecycle.transition(campaign, Action.RESCHEDULE, user=None, detail={"at": at.isoformat()}, scheduled_at=at)
+        campaign.scheduled_at = at
+
+
+def record_delivery_reports(*, account: OfficialAccount, event: SubscribeSentEvent) -> None:
+    """WeChat's report of what it delivered (subscribe_msg_sent_event): confirms sends, and settles the ones
+    whose answer we never got (worker died, timeout, still waiting)."""
+    at = datetime.fromtimestamp(max(event.create_time, 0), tz=UTC)
+    for result in event.results:
+        if Delivery.objects.filter(msgid=result.msg_id, campaign__account=account).update(confirmed_at=at):
+            continue
+        # CreateTime has whole seconds, hence the margin.
+        unknown = (
+            Delivery.objects.filter(
+                campaign__account=account,
+                campaign__template__template_id=result.template_id,
+                openid=event.openid,
+                state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING],
+                msgid__isnull=True,
+                attempt_started_at__lte=at + timedelta(seconds=2),
+            )
+            .select_related("campaign__template")
+            .order_by("attempt_started_at")
+            .first()
+        )
+        if unknown is None:
+            continue
+        if result.delivered:
+            settled = _settle(
+                unknown,
+                Delivery.State.SENT,
+                msgid=result.msg_id,
+                errcode=0,
+                errmsg="confirmed by WeChat",
+                confirmed_at=at,
+            )
+            if settled and unknown.campaign.template.kind != Template.Kind.LONG_TERM:
+                use_credits(template_id=unknown.campaign.template_id, openids=[event.openid])
+        else:
+            _settle(
+                unknown,
+                Delivery.State.FAILED,
+                msgid=result.msg_id,
+                errcode=result.error_code,
+                errmsg=result.error_status,
+            )
+
+
+def _settle(delivery: Delivery, state: str, **fields: object) -> bool:
+    """Settle one row still unknown (or sending) to `state`, moving the campaign's counts; False if someone
+    else settled it first (the worker's write-back, at the same moment)."""
+    with transaction.atomic():
+        for from_state in (Delivery.State.UNKNOWN, Delivery.State.SENDING):
+            if Delivery.objects.filter(pk=delivery.pk, state=from_state).update(state=state, **fields):
+                tally.add(delivery.campaign_id, {from_state: -1, state: 1})
+                return True
+    return False
+
+
+def add_previewer(*, account: OfficialAccount, name: str, openid: str) -> Previewer:
+    previewer, _created = Previewer.objects.get_or_create(
+        account=account, openid=openid[:64], defaults={"name": name[:50]}
+    )
+    return previewer
+
+
+def remove_previewer(*, account: OfficialAccount, previewer_id: int) -> None:
+    Previewer.objects.filter(account=account, pk=previewer_id).delete()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 from wechat.errors import WeChatError
 from wxnotify.accounts.access import PERMISSIONS, account_required
 from wxnotify.accounts.wechat import account_api
-from wxnotify.campaigns import selectors, services
+from wxnotify.campaigns import lifecycle, selectors, services
 from wxnotify.campaigns.forms import CampaignForm
-from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery, Previewer
+from wxnotify.campaigns.models import Action, AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_int, as_text
@@ -43,8 +43,8 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
     campaign = get_object_or_404(Campaign, pk=pk, account=account) if pk else None
-    if campaign and campaign.state not in (Campaign.State.DRAFT, Campaign.State.HALTED, Campaign.State.PAUSED):
-        messages.error(request, _("发送开始后只能在暂停或自动停止时修改内容。"))
+    if campaign and not lifecycle.allowed(campaign, Action.EDIT):
+        messages.error(request, str(lifecycle.TRANSITIONS[Action.EDIT].refusal))
         return redirect("campaigns:detail", pk=campaign.pk)
     initial = {"template": request.GET.get("template")} if request.GET.get("template") else {}
     data = request.POST if request.method == "POST" and "save" in request.POST else None
@@ -55,10 +55,11 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
         initial=initial,
     )
     if request.method == "POST" and "save" in request.POST and form.is_valid():
-        campaign = form.save()
-        Campaign.objects.filter(pk=campaign.pk).update(
-            created_by=campaign.created_by or request.user, edited_by=request.user
-        )
+        try:
+            campaign = services.save(campaign=form.save(commit=False), user=request.user)
+        except services.CampaignError as error:  # its state changed since the form was opened
+            messages.error(request, str(error))
+            return redirect("campaigns:detail", pk=form.instance.pk)
         messages.success(request, _("通知已保存。"))
         return redirect("campaigns:detail", pk=campaign.pk)
     context = {
@@ -110,6 +111,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
     context["needs_reapproval"] = selectors.needs_reapproval(campaign)
     context["audit"] = campaign.audit.select_related("user").order_by("-at", "-id")[:20]
+    context["allowed"] = lifecycle.available(campaign, request.user)
     context["previewers"] = selectors.previewer_status(campaign)
     context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
     return render(request, "campaigns/detail.html", context)
@@ -136,16 +138,26 @@ FAILURE_CLASSES = {
     "auth": _lazy("授权问题"),
 }
 
-ACTIONS = {
-    "approve": ("approve", services.approve),
-    "send": ("operate", services.start),
-    "pause": ("operate", services.pause),
-    "resume": ("operate", services.resume),
-    "cancel": ("operate", services.cancel),
-    "retry_unknown": ("operate", services.retry_unknown),
-    "retry_failed_transient": ("operate", services.retry_failed_transient),
-    "schedule": ("operate", services.schedule),
-    "preview": ("operate", services.preview),
+SERVICES = {  # the console's buttons; who may take each and from which state: lifecycle.TRANSITIONS
+    Action.SUBMIT: services.submit,
+    Action.APPROVE: services.approve,
+    Action.SEND: services.start,
+    Action.PAUSE: services.pause,
+    Action.RESUME: services.resume,
+    Action.CANCEL: services.cancel,
+    Action.RETRY_UNKNOWN: services.retry_unknown,
+    Action.RETRY_FAILED_TRANSIENT: services.retry_failed_transient,
+    Action.SCHEDULE: services.schedule,
+    Action.PREVIEW: services.preview,
+}
+DONE = {
+    Action.SUBMIT: _lazy("已提交审核，等待审核人审核。"),
+    Action.APPROVE: _lazy("已审核通过。"),
+    Action.SEND: _lazy("已开始发送。"),
+    Action.PAUSE: _lazy("已暂停。"),
+    Action.RESUME: _lazy("已继续发送。"),
+    Action.CANCEL: _lazy("已取消发送。"),
+    Action.PREVIEW: _lazy("预览已发出。"),
 }
 
 
@@ -154,37 +166,29 @@ ACTIONS = {
 def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
     campaign = get_object_or_404(Campaign, pk=pk, account=account)
-    if action not in ACTIONS:
+    if action not in SERVICES:
         raise PermissionDenied
-    needed, service = ACTIONS[action]
-    if request.role not in PERMISSIONS[needed]:  # type: ignore[attr-defined]
-        raise PermissionDenied
-    try:
-        if action == "send" and (campaign.scheduled_at or campaign.minutes_before_start is not None):
+    try:  # the lifecycle refuses a person whose role may not (403) and a state that does not allow it
+        if action == Action.SEND and (campaign.scheduled_at or campaign.minutes_before_start is not None):
             at = services.schedule(campaign=campaign, user=request.user)
             messages.success(request, _("已定时，到时间会自动开始发送。"))
             if account.in_quiet_hours(at):
                 messages.warning(request, _("定时时间在免打扰时段内：会等免打扰结束后再发送。"))
         else:
-            service(campaign=campaign, user=request.user)  # type: ignore[operator]
-            messages.success(request, _("操作已完成。"))
+            SERVICES[Action(action)](campaign=campaign, user=request.user)  # type: ignore[operator]
+            messages.success(request, str(DONE.get(Action(action), _("操作已完成。"))))
     except services.CampaignError as error:
         messages.error(request, str(error))
     return redirect("campaigns:detail", pk=campaign.pk)
 
 
-def _deliveries(request: HttpRequest, campaign: Campaign):  # type: ignore[no-untyped-def]
-    rows = Delivery.objects.filter(campaign=campaign)
-    state = request.GET.get("state", "")
-    if state in Delivery.State.values:
-        rows = rows.filter(state=state)
-    errcode = as_int(request.GET.get("errcode"))
-    if errcode is not None:
-        rows = rows.filter(errcode=errcode)
-    openid = as_text(request.GET.get("openid"), max_length=64)
-    if openid:
-        rows = rows.filter(openid=openid)
-    return rows
+def _deliveries(request: HttpRequest, campaign: Campaign) -> QuerySet[Delivery]:
+    return selectors.deliveries(
+        campaign,
+        state=request.GET.get("state", ""),
+        errcode=as_int(request.GET.get("errcode")),
+        openid=as_text(request.GET.get("openid"), max_length=64),
+    )
 
 
 @account_required()
@@ -192,15 +196,13 @@ def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
     page = keyset_page(request, _deliveries(request, campaign))
     rows = [(d, *explain(d.errcode, d.state)) for d in page.rows]
-    codes = (
-        Delivery.objects.filter(campaign=campaign)
-        .exclude(errcode__isnull=True)
-        .exclude(errcode=0)
-        .values("errcode")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-    )
-    context = {"campaign": campaign, "page": page, "rows": rows, "codes": codes, "states": Delivery.State.choices}
+    context = {
+        "campaign": campaign,
+        "page": page,
+        "rows": rows,
+        "codes": selectors.error_codes(campaign),
+        "states": Delivery.State.choices,
+    }
     return render(request, "campaigns/log.html", context)
 
 
@@ -264,10 +266,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """P2: who sent, approved, paused, resumed or cancelled what, and what the system did by itself."""
     entries = AuditEntry.objects.filter(account=request.account).select_related("user", "campaign")  # type: ignore[attr-defined]
     action = request.GET.get("action", "")
-    if action in AuditEntry.ACTIONS:
+    if action in Action.values:
         entries = entries.filter(action=action)
     page = keyset_page(request, entries)
-    context = {"page": page, "entries": page.rows, "actions": AuditEntry.ACTIONS.items(), "action": action}
+    context = {"page": page, "entries": page.rows, "actions": Action.choices, "action": action}
     return render(request, "campaigns/audit.html", context)
 
 
@@ -279,11 +281,11 @@ def previewers(request: HttpRequest) -> HttpResponse:
         if request.role not in PERMISSIONS["administer"]:  # type: ignore[attr-defined]
             raise PermissionDenied
         if request.POST.get("remove"):
-            Previewer.objects.filter(account=account, pk=as_int(request.POST["remove"]) or 0).delete()
+            services.remove_previewer(account=account, previewer_id=as_int(request.POST["remove"]) or 0)
         else:
             name, openid = request.POST.get("name", "").strip(), request.POST.get("openid", "").strip()
             if name and openid:
-                Previewer.objects.get_or_create(account=account, openid=openid[:64], defaults={"name": name[:50]})
+                services.add_previewer(account=account, name=name, openid=openid)
             else:
                 messages.error(request, _("请填写姓名和 OpenID。"))
         return redirect("campaigns:previewers")

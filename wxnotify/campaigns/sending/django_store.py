@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from wxnotify.campaigns import tally
-from wxnotify.campaigns.models import AuditEntry, Campaign, Delivery
+from wxnotify.campaigns import lifecycle, tally
+from wxnotify.campaigns.models import Action, Campaign, Delivery
 from wxnotify.campaigns.sending import rules
 from wxnotify.campaigns.sending.ports import Candidate, Content, Job, Plan, Policy, RunState, Settlement
 from wxnotify.campaigns.sending.rules import QUIET_REASON
@@ -44,7 +44,7 @@ RUN_STATES: dict[str, RunState] = {
     Campaign.State.CANCELLED: RunState.CANCELLED,
     Campaign.State.COMPLETED: RunState.COMPLETED,
 }
-STOP_STATES = {RunState.PAUSED: Campaign.State.PAUSED, RunState.HALTED: Campaign.State.HALTED}
+STOP_ACTIONS = {RunState.PAUSED: Action.AUTO_PAUSED, RunState.HALTED: Action.AUTO_HALTED}
 LOCK_RETRIES = 6
 D = Delivery._meta.db_table
 S = Subscription._meta.db_table
@@ -349,7 +349,21 @@ class DjangoStore:
     # --- campaign state -------------------------------------------------------------------
 
     async def stop(self, state: RunState, *, reason: str, errcode: int | None) -> None:
-        await sync_to_async(stop_campaign)(self.campaign_id, STOP_STATES[state], reason, errcode)
+        await sync_to_async(self._stop)(STOP_ACTIONS[state], reason, errcode)
+
+    @patiently
+    def _stop(self, action: Action, reason: str, errcode: int | None) -> None:
+        try:  # the lifecycle moves it (sending → paused / halted) and audits it, without a user
+            lifecycle.transition(
+                self.campaign_id,
+                action,
+                user=None,
+                detail={"reason": reason, "errcode": errcode},
+                stop_reason=reason[:1000],
+                stop_errcode=errcode,
+            )
+        except lifecycle.CampaignError:
+            pass  # an operator paused or cancelled it meanwhile: theirs stands
 
     async def finish_if_done(self) -> bool:
         return await sync_to_async(self._finish_if_done)()
@@ -363,10 +377,11 @@ class DjangoStore:
         )
         if busy.exists():
             return False
-        Campaign.objects.filter(pk=self.campaign_id, state=Campaign.State.SENDING).update(
-            state=Campaign.State.COMPLETED, finished_at=timezone.now()
-        )
-        return Campaign.objects.filter(pk=self.campaign_id, state=Campaign.State.COMPLETED).exists()
+        state = Campaign.objects.filter(pk=self.campaign_id).values_list("state", flat=True).get()
+        if state == Campaign.State.SENDING:
+            lifecycle.transition(self.campaign_id, Action.COMPLETED, user=None, finished_at=timezone.now())
+            return True
+        return state == Campaign.State.COMPLETED
 
 
 def _scenes(value: Any) -> list[int]:
@@ -378,20 +393,3 @@ def _scenes(value: Any) -> list[int]:
 
         value = json.loads(value)
     return [int(v) for v in value]
-
-
-@patiently
-@transaction.atomic
-def stop_campaign(campaign_id: int, state: str, reason: str, errcode: int | None) -> None:
-    """The system pauses or halts a sending campaign (a rule decided it): audited without a user."""
-    changed = Campaign.objects.filter(pk=campaign_id, state=Campaign.State.SENDING).update(
-        state=state, stop_reason=reason[:1000], stop_errcode=errcode
-    )
-    if changed:
-        account_id = Campaign.objects.filter(pk=campaign_id).values_list("account_id", flat=True).get()
-        AuditEntry.objects.create(
-            account_id=account_id,
-            campaign_id=campaign_id,
-            action=f"auto_{state}",
-            detail={"reason": reason, "errcode": errcode},
-        )

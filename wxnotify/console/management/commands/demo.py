@@ -206,7 +206,7 @@ def ensure_demo_campaigns(account: OfficialAccount, base: str) -> Campaign | Non
         template = activity.templates.first() if activity else None
         if activity is None or template is None:
             continue
-        made[kind] = Campaign.objects.create(
+        draft = Campaign(
             account=account,
             name=f"{name}：{activity.title}"[:100],
             template=template,
@@ -214,13 +214,13 @@ def ensure_demo_campaigns(account: OfficialAccount, base: str) -> Campaign | Non
             activity=activity,
             data=demo_fields(activity, template),
             page=f"{base}/s/{activity.code}/",
-            created_by=user,
             minutes_before_start=60 if kind == "offline" else None,
         )
+        made[kind] = services.save(campaign=draft, user=user)
     if "offline" in made:
         services.schedule(campaign=made["offline"], user=user)
     if "vaccine" in made:
-        Campaign.objects.filter(pk=made["vaccine"].pk).update(state=Campaign.State.AWAITING_APPROVAL)
+        services.submit(campaign=made["vaccine"], user=user)
     sent = made.get("live_lecture")
     if sent is not None:
         services.approve(campaign=sent, user=user)
