@@ -112,9 +112,16 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
         encoding_aes_key="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
         message_mode="safe",
     )
+    from benchmarks import bare_django
+
+    bare_django.create_table()
     at = int(time.time())
     pushes = build_pushes(account, args.events, create_time=at)
-    env = os.environ | {"WXNOTIFY_VAR_DIR": var_dir, "WXNOTIFY_LOG_LEVEL": "ERROR"}
+    env = os.environ | {
+        "WXNOTIFY_VAR_DIR": var_dir,
+        "WXNOTIFY_LOG_LEVEL": "ERROR",
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bare_settings",  # the product's settings and routes, and the bare view
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -134,6 +141,7 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
         env=env,
     )
     url = f"http://127.0.0.1:{args.port}/wechat/{account.appid}/callback"
+    bare_url = f"http://127.0.0.1:{args.port}/bench/bare/"
     try:
         for _ in range(100):
             try:
@@ -141,8 +149,12 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
-        asyncio.run(fire(url, build_pushes(account, 200, offset=10**6, create_time=at), args.concurrency))  # warm-up
+        warm = build_pushes(account, 200, offset=10**6, create_time=at)
+        asyncio.run(fire(url, warm, args.concurrency))  # warm-up, both
+        asyncio.run(fire(bare_url, warm, args.concurrency))
         latencies, failures, elapsed = asyncio.run(fire(url, pushes, args.concurrency))
+        # The yardstick, same run, same server, same bodies: a view that verifies nothing and inserts a row.
+        bare_latencies, bare_failures, bare_elapsed = asyncio.run(fire(bare_url, pushes, args.concurrency))
         # WeChat's retries: the same payloads again with fresh signatures must change nothing
         retries = build_pushes(account, args.retries, create_time=at)
         _, retry_failures, _ = asyncio.run(fire(url, retries, args.concurrency))
@@ -161,6 +173,11 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "mean_ms": round(statistics.mean(latencies) * 1000, 1),
         "failures": failures + retry_failures,
+        "bare_django_eps": round(args.events / bare_elapsed),
+        "bare_django_p99_ms": round(percentile(bare_latencies, 99) * 1000, 1),
+        "bare_django_failures": bare_failures,
+        "bare_django_rows": bare_django.stored() - 200,
+        "ratio_callback": round(args.events / elapsed / (args.events / bare_elapsed), 3),
         "stored_once": stored == args.events,
         "duplicates_stored": max(0, stored - args.events),
         "lost": max(0, args.events - stored),

@@ -164,7 +164,9 @@ else:
         "name": os.environ.get("WXNOTIFY_QUEUE_NAME", "wxnotify"),
         "filename": str(VAR_DIR / os.environ.get("WXNOTIFY_QUEUE_FILE", "huey.sqlite3")),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread"},
+        # SQLite is polled: an idle consumer backs off to max_delay (Huey's default 10 s, so a send could start
+        # ten seconds after the operator pressed the button); a poll is a cheap read.
+        "consumer": {"workers": WORKER_THREADS, "worker_type": "thread", "max_delay": 1.0},
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

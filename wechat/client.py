@@ -7,12 +7,13 @@ the connection pool. Secrets never reach a log line or an exception message from
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+import orjson
+from yarl import URL
 
 from wechat.errors import AUTH_RETRY_CODES, WeChatAPIError, WeChatTransportError
 
@@ -39,8 +40,12 @@ class Token:
 
 
 def _json_body(payload: Mapping[str, Any]) -> bytes:
-    # WeChat rejects \uXXXX escapes with 40033, so Chinese must go out as raw UTF-8.
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # WeChat rejects \uXXXX escapes with 40033, so Chinese must go out as raw UTF-8: orjson writes UTF-8
+    # and escapes nothing but what JSON requires (and is several times faster on the send path).
+    return orjson.dumps(payload)
+
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 async def _read(response: aiohttp.ClientResponse, path: str) -> JSONDict:
@@ -48,8 +53,8 @@ async def _read(response: aiohttp.ClientResponse, path: str) -> JSONDict:
         raise WeChatTransportError(f"{path}: HTTP {response.status}")
     raw = await response.read()
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise WeChatTransportError(f"{path}: response is not JSON") from None
     if not isinstance(data, dict):
         raise WeChatTransportError(f"{path}: response is not a JSON object")
@@ -63,16 +68,28 @@ class _Base:
     def __init__(self, session: aiohttp.ClientSession, base_url: str = DEFAULT_BASE_URL) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], URL] = {}
+
+    def _url(self, path: str, params: Mapping[str, str] | None) -> URL:
+        """The URL of a call, parsed once per path and query (a send's every request has the same one until
+        its token rotates): building it is a noticeable share of a request's cost in aiohttp."""
+        key = (path, tuple(params.items()) if params else ())
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) > 64:  # tokens rotate, openid-bearing queries vary: stay small
+                self._urls.clear()
+            url = self._urls[key] = (
+                URL(self._base + path).with_query(dict(key[1])) if params else URL(self._base + path)
+            )
+        return url
 
     async def _call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Mapping[str, Any] | None = None
     ) -> JSONDict:
         data = _json_body(body) if body is not None else None
-        headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
+        headers = JSON_HEADERS if data is not None else None
         try:
-            async with self._session.request(
-                method, self._base + path, params=params, data=data, headers=headers
-            ) as response:
+            async with self._session.request(method, self._url(path, params), data=data, headers=headers) as response:
                 return await _read(response, path)
         except aiohttp.ClientConnectorError as error:
             # The URL carries the access token or the secret: never put it in the message.

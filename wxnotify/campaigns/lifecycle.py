@@ -35,11 +35,14 @@ class CampaignError(ValueError):
     raised while their request is being answered)."""
 
 
+STATE_REFUSAL = _lazy("这条通知当前的状态不允许这个操作。")
+
+
 @dataclass(frozen=True)
 class Rule:
     moves: Mapping[str, str]  # the state it may be taken from → the state it leads to (the same: no move)
     who: frozenset[str]  # the permissions (accounts.access.PERMISSIONS) that may take it
-    refusal: Any = _lazy("这条通知当前的状态不允许这个操作。")  # shown when the state does not allow it
+    refusal: Any = STATE_REFUSAL  # shown when the state does not allow it
 
 
 def _stay(*states: str) -> dict[str, str]:
@@ -84,7 +87,7 @@ TRANSITIONS: Mapping[str, Rule] = {
 }
 
 
-def may(user: Any, campaign: Campaign, action: str, *, role: Role | None | bool = False) -> bool:
+def may(user: Any, campaign: Campaign, action: str, *, role: Role | bool | None = False) -> bool:
     """Whether this person's role lets them take this action on this campaign (None: the system, which may).
     `role`: theirs on the campaign's account, when the caller already knows it."""
     if user is None:

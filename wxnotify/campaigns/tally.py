@@ -18,8 +18,9 @@ from wxnotify.campaigns.models import Delivery, DeliveryTally
 
 
 def add(campaign_id: int, deltas: Mapping[str, int]) -> None:
-    """Add `deltas` (state → change) to the campaign's counts: one statement, an upsert."""
-    changes = [(state, n) for state, n in deltas.items() if n]
+    """Add `deltas` (state → change) to the campaign's counts: one statement, an upsert. The rows are
+    locked in the order of their states, the same in every transaction: two engines' writes cannot deadlock."""
+    changes = sorted((state, n) for state, n in deltas.items() if n)
     if not changes:
         return
     table = DeliveryTally._meta.db_table

@@ -10,17 +10,19 @@ Needs SQLite ≥ 3.35 (RETURNING, UPDATE … FROM).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from wxnotify.campaigns import lifecycle, tally
@@ -76,8 +78,13 @@ def _when(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def _in(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
+def _among(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`column` is one of `values`. PostgreSQL takes them as one array parameter, so the statement's text is
+    the same whatever their number and psycopg parses it once (parsing a 500-placeholder statement every
+    time was a tenth of a worker's time); SQLite takes a list of placeholders."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def _expire(campaign_id: int | None, now: datetime) -> None:
@@ -111,8 +118,23 @@ def expire_leases() -> None:
         tally.add(campaign_id, {"pending": -n, "cancelled": n})
 
 
+def _relaxed() -> None:
+    """In this transaction, do not wait for the commit to reach the disk (PostgreSQL). Only for writes whose
+    loss in a database crash is safe: a lost claim gives its rows back to the queue, a lost write-back leaves
+    them "sending" until their lease runs out, then "unknown" — never sent again blindly. The "started" mark
+    is always durable (`_start`): it must be on disk before a request may leave. A later durable commit
+    flushes every earlier one, so the order is kept."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 class DjangoStore:
-    """The store of one engine: bound to its campaign and its worker name."""
+    """The store of one engine: bound to its campaign and its worker name.
+
+    Its methods run the ORM in threads of its own (`close()` ends them): on PostgreSQL one thread (and so one
+    connection) each for claims, starts and write-backs, so that marking the next requests started never
+    waits behind a write-back; on SQLite, which lets one writer in at a time, one thread for all."""
 
     def __init__(self, campaign_id: int, worker: str) -> None:
         self.campaign_id = campaign_id
@@ -120,11 +142,23 @@ class DjangoStore:
         self._plan: Plan | None = None
         self._template_pk = 0
         self._account_id = 0
+        lanes = ("claims", "starts", "settles") if connection.vendor == "postgresql" else ("claims",)
+        self._lanes = {lane: ThreadPoolExecutor(1, thread_name_prefix=f"store-{lane}") for lane in lanes}
+
+    async def _run(self, lane: str, fn: Callable[..., R], *args: Any) -> R:
+        pool = self._lanes.get(lane) or self._lanes["claims"]
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
+
+    async def close(self) -> None:
+        """Close each thread's database connection, then the threads."""
+        for pool in self._lanes.values():
+            await asyncio.get_running_loop().run_in_executor(pool, connections.close_all)
+            pool.shutdown()
 
     # --- reads ----------------------------------------------------------------------------
 
     async def plan(self) -> Plan:
-        return await sync_to_async(self._read_plan)()
+        return await self._run("claims", self._read_plan)
 
     def _read_plan(self) -> Plan:
         campaign = Campaign.objects.select_related("template", "account").get(pk=self.campaign_id)
@@ -153,24 +187,28 @@ class DjangoStore:
         return self._plan
 
     async def run_state(self) -> RunState:
-        state = await Campaign.objects.filter(pk=self.campaign_id).values_list("state", flat=True).afirst()
+        state = await self._run("claims", self._read_state)
         return RUN_STATES.get(state or "", RunState.OTHER)
 
+    def _read_state(self) -> str | None:
+        return Campaign.objects.filter(pk=self.campaign_id).values_list("state", flat=True).first()
+
     async def taken(self) -> tuple[int, int]:
-        counts = await sync_to_async(tally.counts)(self.campaign_id)
+        counts = await self._run("claims", tally.counts, self.campaign_id)
         in_flight = counts.get("claimed", 0) + counts.get("sending", 0)
         return sum(counts.values()) - counts.get("pending", 0), in_flight
 
     # --- claim, skip, start ---------------------------------------------------------------
 
     async def claim(self, *, limit: int, lease_seconds: float) -> list[Candidate]:
-        return await sync_to_async(self._claim)(limit, lease_seconds)
+        return await self._run("claims", self._claim, limit, lease_seconds)
 
     @patiently
     @transaction.atomic
     def _claim(self, limit: int, lease_seconds: float) -> list[Candidate]:
         if self._plan is None:
             self._read_plan()
+        _relaxed()
         now = timezone.now()
         _expire(self.campaign_id, now)
         postgres = connection.vendor == "postgresql"
@@ -195,11 +233,10 @@ class DjangoStore:
             claimed = sorted(cursor.fetchall())
             if not claimed:
                 return []
-            tally.add(self.campaign_id, {"pending": -len(claimed), "claimed": len(claimed)})
-            openids = [o for _, o, _ in claimed]
+            among, openids = _among("openid", [o for _, o, _ in claimed])
             cursor.execute(
                 f"SELECT openid, credits, long_term_on, legacy_scenes FROM {S} "  # noqa: S608
-                f"WHERE template_id = %s AND openid IN ({_in(openids)})",
+                f"WHERE template_id = %s AND {among}",
                 [self._template_pk, *openids],
             )
             ledger_rows = {
@@ -209,10 +246,12 @@ class DjangoStore:
             if plan.skip_unfollowed:
                 cursor.execute(
                     f"SELECT openid, is_following FROM {FOLLOWERS} "  # noqa: S608
-                    f"WHERE account_id = %s AND openid IN ({_in(openids)})",
+                    f"WHERE account_id = %s AND {among}",
                     [self._account_id, *openids],
                 )
                 following = {o: bool(f) for o, f in cursor.fetchall()}
+        # Last: the campaign's count rows are what every engine's transactions share, held until commit.
+        tally.add(self.campaign_id, {"pending": -len(claimed), "claimed": len(claimed)})
         candidates = []
         for delivery_id, openid, attempts in claimed:
             has_credit, scenes = ledger_rows.get(openid, (False, None))
@@ -222,37 +261,39 @@ class DjangoStore:
         return candidates
 
     async def skip(self, skips: Sequence[tuple[int, str]]) -> None:
-        await sync_to_async(self._skip)(list(skips))
+        await self._run("claims", self._skip, list(skips))
 
     @patiently
     @transaction.atomic
     def _skip(self, skips: list[tuple[int, str]]) -> None:
+        _relaxed()
         by_reason: dict[str, list[int]] = defaultdict(list)
         for delivery_id, reason in skips:
             by_reason[reason].append(delivery_id)
         now = _when(timezone.now())
         with connection.cursor() as cursor:
             for reason, ids in by_reason.items():
+                among, params = _among("id", ids)
                 cursor.execute(
                     f"UPDATE {D} SET state = 'skipped', errmsg = %s, finished_at = %s, lease_until = NULL "  # noqa: S608
-                    f"WHERE worker = %s AND state = 'claimed' AND id IN ({_in(ids)})",
-                    [reason, now, self.worker, *ids],
+                    f"WHERE worker = %s AND state = 'claimed' AND {among}",
+                    [reason, now, self.worker, *params],
                 )
                 tally.add(self.campaign_id, {"claimed": -cursor.rowcount, "skipped": cursor.rowcount})
 
     async def start(self, jobs: Sequence[Job]) -> set[int]:
-        return await sync_to_async(self._start)(list(jobs))
+        return await self._run("starts", self._start, list(jobs))
 
     @patiently
     @transaction.atomic
     def _start(self, jobs: list[Job]) -> set[int]:
         """Only rows still claimed by this worker start: if its lease ran out (a long stall) and another
         worker took a row, sending it here too would deliver it twice."""
-        ids = [j.delivery_id for j in jobs]
+        among, ids = _among("id", [j.delivery_id for j in jobs])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {D} SET state = 'sending', attempt_started_at = %s "  # noqa: S608
-                f"WHERE worker = %s AND state = 'claimed' AND id IN ({_in(ids)}) RETURNING id",
+                f"WHERE worker = %s AND state = 'claimed' AND {among} RETURNING id",
                 [_when(timezone.now()), self.worker, *ids],
             )
             mine = {row[0] for row in cursor.fetchall()}
@@ -263,7 +304,7 @@ class DjangoStore:
         return mine
 
     async def renew(self, delivery_ids: Sequence[int], *, lease_seconds: float) -> None:
-        await sync_to_async(self._renew)(list(delivery_ids), lease_seconds)
+        await self._run("claims", self._renew, list(delivery_ids), lease_seconds)
 
     @patiently
     def _renew(self, delivery_ids: list[int], lease_seconds: float) -> None:
@@ -274,7 +315,7 @@ class DjangoStore:
     # --- write-back -----------------------------------------------------------------------
 
     async def settle(self, settlements: Sequence[Settlement]) -> None:
-        await sync_to_async(self._settle)(list(settlements))
+        await self._run("settles", self._settle, list(settlements))
 
     @patiently
     @transaction.atomic
@@ -283,6 +324,7 @@ class DjangoStore:
         (handlers.on_sent) is counted once, and one whose lease ran out before it was started belongs to
         whichever worker took it since. The UPDATE's own condition re-checks each row under its lock, so
         WeChat's report settling the same row at the same moment uses the credit once, not twice."""
+        _relaxed()
         now = timezone.now()
         by_id = {s.delivery_id: s for s in settlements}
         moved: list[tuple[int, str, str]] = []  # (delivery id, from state, to state)
@@ -296,7 +338,6 @@ class DjangoStore:
         for _, from_state, to_state in moved:
             deltas[from_state] -= 1
             deltas[to_state] += 1
-        tally.add(self.campaign_id, deltas)
         written = {i for i, _, _ in moved}
         sent = [by_id[i] for i, _, to in moved if to == "sent" and by_id[i].use_credit]
         if sent:
@@ -313,21 +354,30 @@ class DjangoStore:
             n = Delivery.objects.filter(id__in=requeued, state=Delivery.State.PENDING).update(
                 state=Delivery.State.CANCELLED, lease_until=None
             )
-            tally.add(self.campaign_id, {"pending": -n, "cancelled": n})
+            deltas["pending"] -= n
+            deltas["cancelled"] += n
+        tally.add(self.campaign_id, deltas)  # last: see _claim
 
     def _write(self, settlements: list[Settlement], from_state: str, now: datetime) -> list[tuple[int, str]]:
-        """One UPDATE … FROM (VALUES …) for the rows of `settlements` this worker holds in `from_state`."""
-        postgres = connection.vendor == "postgresql"
-        typed = (
-            "(%s::bigint, %s, %s::integer, %s, %s::bigint, %s::timestamptz, %s::integer)"
-            if postgres
-            else "(%s, %s, %s, %s, %s, %s, %s)"
-        )
-        values, params = [], []
+        """One UPDATE … FROM (the answers as a table) for the rows of `settlements` this worker holds in
+        `from_state`: on PostgreSQL the answers are one array per column (`unnest`, a statement of constant
+        text, see `_among`), on SQLite a VALUES list."""
+        columns: list[list[Any]] = [[], [], [], [], [], [], []]
         for s in settlements:
             retry_at = _when(now + timedelta(seconds=s.retry_in)) if s.retry_in is not None else None
-            values.append(typed)
-            params += [s.delivery_id, s.state, s.errcode, s.errmsg, s.msgid, retry_at, 1 if s.released else 0]
+            row = (s.delivery_id, s.state, s.errcode, s.errmsg, s.msgid, retry_at, 1 if s.released else 0)
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        names = "v(id, state, errcode, errmsg, msgid, retry_at, released)"
+        if connection.vendor == "postgresql":
+            table = (
+                "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::text[], %s::bigint[], "
+                "%s::timestamptz[], %s::integer[])"
+            )
+            params: list[Any] = columns
+        else:
+            table = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(settlements))
+            params = [value for row in zip(*columns, strict=True) for value in row]
         final = _when(now)
         names = "v(id, state, errcode, errmsg, msgid, retry_at, released)"
         assignments = (
@@ -336,7 +386,7 @@ class DjangoStore:
             f"lease_until = NULL, next_attempt_at = v.retry_at, attempts = {D}.attempts - v.released"
         )
         sql = (
-            f"WITH {names} AS (VALUES {', '.join(values)}) "  # noqa: S608 - placeholders only
+            f"WITH {names} AS ({table}) "  # noqa: S608 - placeholders only
             f"UPDATE {D} SET {assignments} FROM v "
             f"WHERE {D}.id = v.id AND {D}.worker = %s AND {D}.state = %s "
             # Never downgrade a delivery WeChat has already reported as sent (handlers.on_sent).
@@ -349,11 +399,13 @@ class DjangoStore:
     # --- campaign state -------------------------------------------------------------------
 
     async def stop(self, state: RunState, *, reason: str, errcode: int | None) -> None:
-        await sync_to_async(self._stop)(STOP_ACTIONS[state], reason, errcode)
+        await self._run("claims", self._stop, STOP_ACTIONS[state], reason, errcode)
 
     @patiently
     def _stop(self, action: Action, reason: str, errcode: int | None) -> None:
-        try:  # the lifecycle moves it (sending → paused / halted) and audits it, without a user
+        # The lifecycle moves it (sending → paused / halted) and audits it, without a user; if an operator
+        # paused or cancelled it meanwhile, theirs stands.
+        with contextlib.suppress(lifecycle.CampaignError):
             lifecycle.transition(
                 self.campaign_id,
                 action,
@@ -362,11 +414,9 @@ class DjangoStore:
                 stop_reason=reason[:1000],
                 stop_errcode=errcode,
             )
-        except lifecycle.CampaignError:
-            pass  # an operator paused or cancelled it meanwhile: theirs stands
 
     async def finish_if_done(self) -> bool:
-        return await sync_to_async(self._finish_if_done)()
+        return await self._run("claims", self._finish_if_done)
 
     @patiently
     @transaction.atomic
@@ -377,11 +427,11 @@ class DjangoStore:
         )
         if busy.exists():
             return False
-        state = Campaign.objects.filter(pk=self.campaign_id).values_list("state", flat=True).get()
-        if state == Campaign.State.SENDING:
+        try:  # two engines finishing together both get here: one completes it, the other finds it completed
             lifecycle.transition(self.campaign_id, Action.COMPLETED, user=None, finished_at=timezone.now())
-            return True
-        return state == Campaign.State.COMPLETED
+        except lifecycle.CampaignError:
+            return self._read_state() == Campaign.State.COMPLETED
+        return True
 
 
 def _scenes(value: Any) -> list[int]:

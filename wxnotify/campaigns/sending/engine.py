@@ -50,7 +50,7 @@ class EngineConfig:
     lease_seconds: float = 60.0
     idle_seconds: float = 0.5  # wait when others hold the rest, or retries are not due yet
     state_check_seconds: float = 0.5  # how often a running send looks for pause/halt by others
-    start_chunk: int = 0  # deliveries marked started per write; 0: a quarter of the concurrency
+    start_chunk: int = 0  # deliveries marked started per write; 0: the concurrency (smaller starved the senders)
     write_chunk: int = 0  # answers written back per write; 0: four times the concurrency
     flush_seconds: float = 0.2  # … or at least this often
     backoff_seconds: float = 1.0  # the first wait before a transient failure is retried
@@ -90,7 +90,7 @@ class _Run:
         self.stop = asyncio.Event()
         self.halt: rules.Halt | None = None
         self.claimed: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=config.batch_size * 2)
-        self.start_chunk = config.start_chunk or max(1, config.concurrency // 4)
+        self.start_chunk = config.start_chunk or max(1, config.concurrency)
         # Started and not yet sent: at most one chunk waiting here and one being put, so a crash leaves at most
         # concurrency + 2 chunks "unknown".
         self.ready: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.start_chunk)

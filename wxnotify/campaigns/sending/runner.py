@@ -43,8 +43,11 @@ async def run_campaign(campaign_id: int, *, worker: str | None = None, config: E
     try:
         async with account_api(campaign.account, connections=config.concurrency) as api:
             store = DjangoStore(campaign_id, worker or worker_name())
-            engine = Engine(store, WeChatMessenger(api.client), limiter_for(campaign.account, redis), config)
-            return await engine.run()
+            try:
+                engine = Engine(store, WeChatMessenger(api.client), limiter_for(campaign.account, redis), config)
+                return await engine.run()
+            finally:
+                await store.close()
     finally:
         if redis is not None:
             await redis.aclose()
