@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 help:
 	@echo "make demo    install into .venv, prepare SQLite, start web app + worker, fill in demo data"
 	@echo "make test    install dev dependencies, run linters, type checks, import contracts and all tests"
-	@echo "make bench   run the benchmarks, print figures, write var/bench/summary.json"
+	@echo "make bench   run the benchmarks side by side, print the table, write var/bench/summary.json (WXNOTIFY_BENCH_SCALE=0.1: smaller)"
 	@echo "make web | make worker   run one web or worker process (settings from the environment)"
 	@echo "make sim     run the WeChat simulator alone (wxsim serve --demo, port 8100)"
 	@echo "make lock    recompile requirements*.txt from the .in files (pinned, no download addresses)"
@@ -46,12 +46,7 @@ test: lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m benchmarks.wxsim_bizsend
-	$(BIN)/python -m benchmarks.callback_throughput
-	$(BIN)/python -m benchmarks.hostile_callbacks
-	$(BIN)/python -m benchmarks.keyword_replies
-	$(BIN)/python -m benchmarks.send_campaign
-	$(BIN)/python -m benchmarks.console_lists
+	$(BIN)/python -m benchmarks.suite
 
 web: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input

@@ -166,6 +166,24 @@ def simulated_wechat(make_account, settings):
         settings.WECHAT_JSSDK_URL = f"{sim.base_url}/_sim/jweixin-1.6.0.js"
         settings.WECHAT_SUBSCRIBEMSG_URL = f"{sim.base_url}/mp/subscribemsg"
         yield account, sim
+    wait_for_live_server_requests()
+
+
+def wait_for_live_server_requests(timeout: float = 30) -> None:
+    """Let the live server finish the pushes it is still handling before the test's data is removed.
+
+    The simulator gives up on a push after its timeout, but our handler may still be running (a busy SQLite
+    under a send): if the flush ran first, its commit would fail on the deleted account, and Django's test
+    client reports a live-server exception to whichever test makes the next request."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [t for t in threading.enumerate() if t.name.endswith("(process_request_thread)") and t.is_alive()]
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 def database_env() -> dict[str, str]:

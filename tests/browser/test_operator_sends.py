@@ -86,3 +86,52 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     expect(page.get_by_text("对方没有订阅").first).to_be_visible()
     screenshot("campaign-log", page)
     assert Campaign.objects.get(pk=c.pk).state == Campaign.State.COMPLETED
+
+
+def test_the_two_person_rule_in_the_browser(browser, page, live_server, sending, screenshot, settings):
+    """Where a second person must approve, the operator's draft offers "提交审核", not "开始发送"; the approver
+    approves; the operator sends. Each sees only the buttons their role and the state allow."""
+    account, sim, template, subscribers, campaign = sending
+    settings.WXNOTIFY_SEND_WORKERS = 0  # the state is what this test watches, not the sending
+    account.require_second_approver = True
+    account.save()
+    subscribers(3)
+    people = {}
+    for role in ("operator", "approver"):
+        people[role] = get_user_model().objects.create_user(f"{role}1", password=f"{role}1-password-1")
+        Membership.objects.create(user=people[role], account=account, role=role)
+    c = campaign(name="九价HPV疫苗到货通知", created_by=people["operator"], edited_by=people["operator"])
+
+    def log_in(target, role: str) -> None:
+        target.goto(f"{live_server.url}/login/")
+        target.get_by_label("用户名").fill(f"{role}1")
+        target.get_by_label("密码").fill(f"{role}1-password-1")
+        target.get_by_role("button", name="登录").click()
+        target.goto(f"{live_server.url}/campaigns/{c.pk}/")
+
+    log_in(page, "operator")
+    expect(page.get_by_role("button", name="开始发送")).to_have_count(0)
+    expect(page.get_by_role("button", name="审核通过")).to_have_count(0)
+    page.get_by_role("button", name="提交审核").click()
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "awaiting_approval")
+    expect(page.get_by_text("已提交审核，等待审核人审核。")).to_be_visible()
+    expect(page.get_by_role("button", name="提交审核")).to_have_count(0)
+
+    approver = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
+    log_in(approver, "approver")
+    expect(approver.get_by_role("button", name="开始发送")).to_have_count(0)  # sending is the operator's
+    approver.get_by_role("button", name="审核通过").click()
+    expect(approver.locator("[data-state]")).to_have_attribute("data-state", "approved")
+    screenshot("campaign-approved-by-the-second-person", approver)
+    approver.context.close()
+
+    page.reload()
+    page.get_by_role("button", name="开始发送").click()
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "sending")
+    page.goto(f"{live_server.url}/campaigns/audit/")
+    rows = page.locator("tr[data-audit]")
+    expect(rows).to_have_count(3)
+    expect(page.locator('tr[data-audit="submit"]')).to_contain_text("operator1")
+    expect(page.locator('tr[data-audit="approve"]')).to_contain_text("approver1")
+    expect(page.locator('tr[data-audit="submit"]')).to_contain_text("提交审核")
+    screenshot("audit-two-person-rule", page)

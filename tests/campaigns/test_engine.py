@@ -309,7 +309,7 @@ def test_the_redis_rate_limit_holds_across_workers():
     import time
 
     from tests.conftest import skip_unless_available
-    from wxnotify.campaigns.sending.ratelimit import RedisWindowLimiter
+    from wxnotify.campaigns.sending.ratelimit import RedisRateLimiter
 
     url = os.environ.get("REDIS_URL", "")
     skip_unless_available(bool(url), "Redis (REDIS_URL)")
@@ -319,7 +319,7 @@ def test_the_redis_rate_limit_holds_across_workers():
 
     async def worker(key: str, n: int) -> None:
         client = aioredis.from_url(url)
-        limiter = RedisWindowLimiter(client, key, rate=40)
+        limiter = RedisRateLimiter(client, key, rate=40)
         try:
             for _ in range(n):
                 await limiter.acquire()

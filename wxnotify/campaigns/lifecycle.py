@@ -20,7 +20,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from wxnotify.accounts.access import PERMISSIONS, role_on
 from wxnotify.accounts.models import Role
@@ -35,7 +35,7 @@ class CampaignError(ValueError):
     raised while their request is being answered)."""
 
 
-STATE_REFUSAL = _lazy("这条通知当前的状态不允许这个操作。")
+STATE_REFUSAL = gettext_lazy("这条通知当前的状态不允许这个操作。")
 
 
 @dataclass(frozen=True)
@@ -54,31 +54,37 @@ UNFINISHED = [s for s in S.values if s not in (S.COMPLETED, S.CANCELLED)]
 RETRYABLE = _stay(S.SENDING, S.PAUSED, S.HALTED) | {S.COMPLETED: S.SENDING}
 
 TRANSITIONS: Mapping[str, Rule] = {
-    Action.EDIT: Rule(_stay(S.DRAFT, S.PAUSED, S.HALTED), OPERATE, _lazy("发送开始后只能在暂停或自动停止时修改内容。")),
-    Action.SUBMIT: Rule({S.DRAFT: S.AWAITING_APPROVAL}, OPERATE, _lazy("只有草稿可以提交审核。")),
+    Action.EDIT: Rule(
+        _stay(S.DRAFT, S.PAUSED, S.HALTED), OPERATE, gettext_lazy("发送开始后只能在暂停或自动停止时修改内容。")
+    ),
+    Action.SUBMIT: Rule({S.DRAFT: S.AWAITING_APPROVAL}, OPERATE, gettext_lazy("只有草稿可以提交审核。")),
     # From paused or halted only when the content changed after the start (guarded below): the change
     # needs someone's approval before the send goes on; the state stays.
     Action.APPROVE: Rule(
         {S.DRAFT: S.APPROVED, S.AWAITING_APPROVAL: S.APPROVED} | _stay(S.PAUSED, S.HALTED),
         frozenset({"approve"}),
-        _lazy("只有草稿、待审核或暂停后修改过内容的通知可以审核。"),
+        gettext_lazy("只有草稿、待审核或暂停后修改过内容的通知可以审核。"),
     ),
     Action.PREVIEW: Rule(_stay(*S.values), OPERATE),
     # From a draft only where no second approver is needed (guarded below).
     Action.SEND: Rule(
         {S.DRAFT: S.SENDING, S.APPROVED: S.SENDING, S.SCHEDULED: S.SENDING},
         OPERATE,
-        _lazy("这条通知现在不能开始发送。"),
+        gettext_lazy("这条通知现在不能开始发送。"),
     ),
-    Action.SCHEDULE: Rule({S.DRAFT: S.SCHEDULED, S.APPROVED: S.SCHEDULED}, OPERATE, _lazy("这条通知现在不能定时。")),
+    Action.SCHEDULE: Rule(
+        {S.DRAFT: S.SCHEDULED, S.APPROVED: S.SCHEDULED}, OPERATE, gettext_lazy("这条通知现在不能定时。")
+    ),
     Action.RESCHEDULE: Rule(_stay(S.SCHEDULED), SYSTEM),
-    Action.PAUSE: Rule({S.SENDING: S.PAUSED}, OPERATE, _lazy("只有发送中的通知可以暂停。")),
+    Action.PAUSE: Rule({S.SENDING: S.PAUSED}, OPERATE, gettext_lazy("只有发送中的通知可以暂停。")),
     Action.RESUME: Rule(
-        {S.PAUSED: S.SENDING, S.HALTED: S.SENDING}, OPERATE, _lazy("只有已暂停或已自动停止的通知可以继续。")
+        {S.PAUSED: S.SENDING, S.HALTED: S.SENDING}, OPERATE, gettext_lazy("只有已暂停或已自动停止的通知可以继续。")
     ),
-    Action.CANCEL: Rule(dict.fromkeys(UNFINISHED, S.CANCELLED), OPERATE, _lazy("已完成或已取消的通知不能取消。")),
-    Action.RETRY_UNKNOWN: Rule(RETRYABLE, OPERATE, _lazy("已取消的通知不能重发。")),
-    Action.RETRY_FAILED_TRANSIENT: Rule(RETRYABLE, OPERATE, _lazy("已取消的通知不能重发。")),
+    Action.CANCEL: Rule(
+        dict.fromkeys(UNFINISHED, S.CANCELLED), OPERATE, gettext_lazy("已完成或已取消的通知不能取消。")
+    ),
+    Action.RETRY_UNKNOWN: Rule(RETRYABLE, OPERATE, gettext_lazy("已取消的通知不能重发。")),
+    Action.RETRY_FAILED_TRANSIENT: Rule(RETRYABLE, OPERATE, gettext_lazy("已取消的通知不能重发。")),
     Action.AUTO_PAUSED: Rule({S.SENDING: S.PAUSED}, SYSTEM),
     Action.AUTO_HALTED: Rule({S.SENDING: S.HALTED}, SYSTEM),
     Action.AUTO_RESUMED: Rule({S.PAUSED: S.SENDING}, SYSTEM),

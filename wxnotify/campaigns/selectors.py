@@ -77,7 +77,9 @@ def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
     rows = target(campaign).filter(Subscription.current_q())
     if campaign.skips_unfollowed:
         rows = rows.exclude(openid__in=_unfollowed(campaign))
-    return rows.values_list("openid", flat=True).distinct()
+    # No DISTINCT: the ledger has one row per (template, openid). In openid order, the 300,000 new delivery
+    # rows go into their (campaign, openid) index one after the other instead of all over it.
+    return rows.order_by("openid").values_list("openid", flat=True)
 
 
 def preflight(campaign: Campaign) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wechat.errors import WeChatError
@@ -131,11 +131,11 @@ def _live(campaign: Campaign, progress: dict[str, int]) -> dict[str, float | int
 
 
 FAILURE_CLASSES = {
-    "recipient": _lazy("对方无法接收"),
-    "transient": _lazy("临时故障（可重发）"),
-    "content": _lazy("内容问题"),
-    "campaign": _lazy("整批问题"),
-    "auth": _lazy("授权问题"),
+    "recipient": gettext_lazy("对方无法接收"),
+    "transient": gettext_lazy("临时故障（可重发）"),
+    "content": gettext_lazy("内容问题"),
+    "campaign": gettext_lazy("整批问题"),
+    "auth": gettext_lazy("授权问题"),
 }
 
 SERVICES = {  # the console's buttons; who may take each and from which state: lifecycle.TRANSITIONS
@@ -151,13 +151,13 @@ SERVICES = {  # the console's buttons; who may take each and from which state: l
     Action.PREVIEW: services.preview,
 }
 DONE = {
-    Action.SUBMIT: _lazy("已提交审核，等待审核人审核。"),
-    Action.APPROVE: _lazy("已审核通过。"),
-    Action.SEND: _lazy("已开始发送。"),
-    Action.PAUSE: _lazy("已暂停。"),
-    Action.RESUME: _lazy("已继续发送。"),
-    Action.CANCEL: _lazy("已取消发送。"),
-    Action.PREVIEW: _lazy("预览已发出。"),
+    Action.SUBMIT: gettext_lazy("已提交审核，等待审核人审核。"),
+    Action.APPROVE: gettext_lazy("已审核通过。"),
+    Action.SEND: gettext_lazy("已开始发送。"),
+    Action.PAUSE: gettext_lazy("已暂停。"),
+    Action.RESUME: gettext_lazy("已继续发送。"),
+    Action.CANCEL: gettext_lazy("已取消发送。"),
+    Action.PREVIEW: gettext_lazy("预览已发出。"),
 }
 
 

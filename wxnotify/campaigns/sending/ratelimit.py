@@ -51,41 +51,54 @@ def process_bucket(key: str, rate: float) -> TokenBucket:
         return bucket
 
 
-class RedisWindowLimiter:
-    """At most `rate` sends per second for one account across every worker: a counter per second in Redis.
+# GCRA over Redis: the key holds the theoretical arrival time (TAT) of the next send, in microseconds of the
+# Redis server's clock (one clock for every worker of every machine). A call reserves `count` consecutive
+# slots `interval` apart and answers when the first is due and what time it is now.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local interval = tonumber(ARGV[1])
+local count = tonumber(ARGV[2])
+local next = tat + count * interval
+redis.call('SET', KEYS[1], string.format('%.3f', next), 'PX', math.floor((next - now) / 1000) + 60000)
+return {string.format('%.0f', tat), string.format('%.0f', now)}
+"""
 
-    A limiter takes its sends in small blocks (INCRBY `block` on the key of the current second) and hands
-    them out locally, so a fast send asks Redis a few hundred times a second, not once per request. A block
-    that straddles the limit keeps only its share under it; a block not used up by the end of its second is
-    lost, which undershoots by at most `block` − 1 per worker per second (a 200th of the rate). Past the
-    limit, wait for the next second. The keys expire by themselves: a dead worker leaves nothing behind.
+
+class RedisRateLimiter:
+    """At most `rate` sends per second for one account across every worker of every machine, evenly spaced
+    (no burst at the turn of a second, as a counter per second would allow: up to twice the rate for a
+    moment, and a tenth too many over ten seconds).
+
+    A limiter reserves slots in small blocks (a 200th of the rate) so a fast send asks Redis a few hundred
+    times a second, not once per request; each sender waits for its own slot. A worker that dies holding a
+    block wastes at most that block. The key expires a minute after the last reserved slot.
     """
 
     def __init__(self, redis: Any, key: str, rate: int) -> None:
         self.redis = redis  # redis.asyncio.Redis
         self.key = key
         self.rate = rate
+        self.interval_us = 1_000_000 / rate
         self.block = max(1, rate // 200)
-        self.last_window = 0  # the second the last send was counted in (for tests and logs)
-        self._window = -1  # the second our local allowance belongs to
-        self._allowance = 0
+        self.last_window = 0  # the second (Redis's clock) the last send's slot was in (for tests and logs)
+        self._slots: list[float] = []  # reserved slots, as local monotonic times, soonest last
+        self._server_offset = 0.0  # Redis clock − local monotonic clock, in seconds
         self._lock = asyncio.Lock()  # one engine's senders ask Redis one at a time
+        self._script = redis.register_script(_RESERVE)
 
     async def acquire(self) -> None:
         async with self._lock:
-            while True:
-                now = time.time()
-                second = int(now)
-                if self._window == second and self._allowance > 0:
-                    self._allowance -= 1
-                    self.last_window = second
-                    return
-                key = f"{self.key}:{second}"
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    count, _ = await pipe.incrby(key, self.block).expire(key, 5).execute()
-                granted = min(self.block, self.rate - (count - self.block))  # what of the block is under the rate
-                if granted > 0:
-                    self._window, self._allowance = second, granted - 1
-                    self.last_window = second
-                    return
-                await asyncio.sleep(second + 1 - now + 0.001)
+            if not self._slots:
+                first, now = await self._script(keys=[self.key], args=[self.interval_us, self.block])
+                local = time.monotonic()
+                self._server_offset = int(now) / 1e6 - local
+                start = local + (int(first) - int(now)) / 1e6
+                self._slots = [start + i * self.interval_us / 1e6 for i in reversed(range(self.block))]
+            due = self._slots.pop()
+        self.last_window = int(due + self._server_offset)
+        wait = due - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)

@@ -13,7 +13,7 @@ from wxnotify.campaigns.models import Campaign
 from wxnotify.campaigns.sending.django_store import DjangoStore
 from wxnotify.campaigns.sending.engine import Engine, EngineConfig, RunReport
 from wxnotify.campaigns.sending.ports import RateLimiter
-from wxnotify.campaigns.sending.ratelimit import RedisWindowLimiter, process_bucket
+from wxnotify.campaigns.sending.ratelimit import RedisRateLimiter, process_bucket
 from wxnotify.campaigns.sending.wechat_messenger import WeChatMessenger
 
 
@@ -24,7 +24,7 @@ def worker_name() -> str:
 def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
     rate = account.send_rate or settings.WXNOTIFY_SEND_RATE  # per account: WeChat counts per AppID
     if redis is not None:  # shared by every worker on every machine
-        return RedisWindowLimiter(redis, f"wxnotify:rate:{account.appid}", int(rate))
+        return RedisRateLimiter(redis, f"wxnotify:rate:{account.appid}", int(rate))
     return process_bucket(account.appid, float(rate))  # shared by this process's engines
 
 
