@@ -31,6 +31,16 @@ def _declared_length(req: Any) -> int | None:
     return 0
 
 
+def on_starting(server: Any) -> None:
+    """Collect the static files before the workers serve pages that name them (see prepare_static)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+    subprocess.run([sys.executable, str(manage), "prepare_static"], check=True)  # noqa: S603 - fixed command
+
+
 def pre_request(worker: Any, req: Any) -> None:
     length = _declared_length(req)
     if length is None or length >= DRAINABLE_BYTES:  # gunicorn gives up on reaching the limit, not past it

@@ -252,9 +252,10 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Gzip and Brotli copies, and content-hashed names that browsers may cache for ever (a release changes
+    # the name). Every start collects them (`manage.py prepare_static`, run by gunicorn's on_starting hook).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static/ folders; no collectstatic step needed
 
 # --- WeChat -------------------------------------------------------------------------------
 

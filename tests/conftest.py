@@ -18,6 +18,28 @@ PASSWORD = "correct-horse-battery"
 DEMO_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collected_static() -> None:
+    """Pages name their files through the manifest, as in production: collect them once per run (the
+    web processes that tests start find them collected in the same var/ folder)."""
+    from wxnotify.console.management.commands.prepare_static import prepare_static
+
+    prepare_static()
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, with its static files served as production serves them: by WhiteNoise
+    from what was collected (hashed names), not by Django's finder-based handler, which knows no hashed name."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer(request.config.getvalue("liveserver") or "localhost", start=False)
+    server.thread.static_handler = lambda application: application  # the app itself: WhiteNoise answers /static/
+    server.start()
+    yield server
+    server.stop()
+
+
 def skip_unless_available(available: bool, what: str) -> None:
     """Skip on a newcomer's machine that lacks a service; in CI (WXNOTIFY_REQUIRE_SERVICES=1) fail instead."""
     if available:

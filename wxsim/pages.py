@@ -29,6 +29,7 @@ def _page(title: str, body: str) -> web.Response:
     return web.Response(
         text=f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>
+<link rel="icon" href="data:,">
 <style>body{{font:16px -apple-system,"PingFang SC","WenQuanYi Micro Hei",sans-serif;margin:0;background:#ededed}}
 header{{background:#f7f7f7;padding:12px;text-align:center;font-weight:600;border-bottom:1px solid #ddd}}
 main{{padding:16px}} .muted{{color:#888;font-size:13px}}

@@ -18,7 +18,7 @@ from wxsim.testing import BackgroundLoop, running_simulator
 
 pytestmark = pytest.mark.browser
 
-PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>疫苗到货提醒</title>
+PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>疫苗到货提醒</title><link rel="icon" href="data:,">
 <script src="{sim}/_sim/jweixin-1.6.0.js"></script></head><body>
 <h1>九价HPV疫苗到货提醒</h1>
 <wx-open-subscribe template="{template}" id="subscribe">

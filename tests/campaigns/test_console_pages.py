@@ -92,8 +92,8 @@ def test_preflight_send_and_log_with_reasons_and_csv(client, sending):
     assert "43101" in log and "对方没有订阅" in log
     export = client.get(f"/campaigns/{c.pk}/log.csv")
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
-    assert rows[0][:3] == ["openid", "state", "errcode"] and len(rows) == 33
-    assert {r[1] for r in rows[1:]} == {"sent", "failed"}
+    assert rows[0][:3] == ["OpenID", "状态", "错误码"] and len(rows) == 33
+    assert {r[1] for r in rows[1:]} == {"已发送", "失败"}
     history = client.get(f"/campaigns/templates/{template.pk}/history/").content.decode()
     assert c.name in history
     assert AuditEntry.objects.filter(campaign=c, action="send", user__username__startswith="operator").exists()

@@ -3,9 +3,9 @@ progress and the actions, the per-recipient log with reasons and CSV export, and
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.contrib import messages
@@ -25,6 +25,7 @@ from wxnotify.campaigns import lifecycle, selectors, services
 from wxnotify.campaigns.forms import CampaignForm
 from wxnotify.campaigns.models import Action, AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
+from wxnotify.console.exports import csv_response
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_int, as_text
 from wxnotify.subscriptions.models import Template
@@ -206,48 +207,35 @@ def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/log.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @account_required()
 def campaign_log_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
-    writer = csv.writer(_Echo())
+    header = [
+        "OpenID",
+        _("状态"),
+        _("错误码"),
+        _("错误信息"),
+        _("原因"),
+        _("建议"),
+        _("消息 ID"),
+        _("尝试次数"),
+        _("完成时间"),
+    ]
+    labels = dict(Delivery.State.choices)
 
-    def rows() -> Iterator[str]:
-        yield "\ufeff"  # so Excel opens the Chinese text as UTF-8
-        yield writer.writerow(
-            ["openid", "state", "errcode", "errmsg", "reason", "what_to_do", "msgid", "attempts", "finished_at"]
-        )
+    def rows() -> Iterator[list[Any]]:
         reasons: dict[tuple[int | None, str], tuple[str, str]] = {}  # a few distinct codes for 300,000 rows
-        rows = _deliveries(request, campaign).order_by("id")
         fields = ("openid", "state", "errcode", "errmsg", "msgid", "attempts", "finished_at")
-        for openid, state, errcode, errmsg, msgid, attempts, finished_at in rows.values_list(*fields).iterator(
-            chunk_size=5000
-        ):
+        deliveries = _deliveries(request, campaign).order_by("id").values_list(*fields)
+        for openid, state, errcode, errmsg, msgid, attempts, finished_at in deliveries.iterator(chunk_size=5000):
             if (errcode, state) not in reasons:
                 reasons[(errcode, state)] = explain(errcode, state)
             reason, action = reasons[(errcode, state)]
             finished = timezone.localtime(finished_at).strftime("%Y-%m-%d %H:%M:%S") if finished_at else ""
-            yield writer.writerow(
-                [
-                    openid,
-                    state,
-                    "" if errcode is None else errcode,
-                    errmsg,
-                    reason,
-                    action,
-                    msgid or "",
-                    attempts,
-                    finished,
-                ]
-            )
+            code = "" if errcode is None else errcode
+            yield [openid, labels.get(state, state), code, errmsg, reason, action, msgid or "", attempts, finished]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-log.csv"'
-    return response
+    return csv_response(f"campaign-{campaign.pk}-log.csv", header, rows())
 
 
 @account_required()
