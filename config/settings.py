@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "wxnotify.subscriptions",
     "wxnotify.campaigns",
     "wxnotify.engagement",
+    "wxnotify.stats",
     "wxnotify.console",
 ]
 

@@ -1,0 +1,74 @@
+"""Daily rollups for the statistics pages, one row per (account, Beijing day, what was counted).
+
+They are derived data: `rollups.py` computes a day from the raw events (subscription events, follower
+changes, menu taps) and replaces that day's rows, so the incremental refresh and a full rebuild give the
+same rows by construction; the cursors say how far the refresh has read each raw table.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from wxnotify.accounts.models import OfficialAccount
+from wxnotify.engagement.models import MenuItem, MenuVersion
+from wxnotify.subscriptions.models import Activity, Template
+
+
+class Daily(models.Model):
+    """One account's counts on one day (in the console's time zone)."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["account", "day"], name="%(class)s_by_day")]
+
+
+class SubscriptionDaily(Daily):
+    """Accepts and rejections of one template on one day, by the activity that brought them (none: an article
+    or WeChat's settings). `first_time`: accepts by people who had never accepted this template before."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, null=True, related_name="+")
+    accepts = models.PositiveIntegerField(default=0)
+    rejections = models.PositiveIntegerField(default=0)
+    first_time = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} template {self.template_id}: +{self.accepts} −{self.rejections}"
+
+
+class MenuDaily(Daily):
+    """Taps on one menu item (its identity across renames and moves) in one menu version on one day, and how
+    many different people tapped it that day. `item` is empty for a tap we could not place (an old menu)."""
+
+    item = models.ForeignKey(MenuItem, on_delete=models.CASCADE, null=True, related_name="+")
+    version = models.ForeignKey(MenuVersion, on_delete=models.CASCADE, null=True, related_name="+")
+    taps = models.PositiveIntegerField(default=0)
+    people = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} item {self.item_id}: {self.taps} taps"
+
+
+class FollowDaily(Daily):
+    """Follows and unfollows on one day by QR scene (blank: not from a QR code)."""
+
+    scene = models.CharField(max_length=64, blank=True)
+    follows = models.PositiveIntegerField(default=0)
+    unfollows = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.scene or '-'}: +{self.follows} −{self.unfollows}"
+
+
+class RollupCursor(models.Model):
+    """How far the refresh has read one raw table (its highest id seen)."""
+
+    source = models.CharField(max_length=32, unique=True)
+    last_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.source} up to {self.last_id}"

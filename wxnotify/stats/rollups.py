@@ -1,0 +1,98 @@
+"""How one day of each rollup is computed from the raw events: the only definition of every figure.
+
+A day is a calendar day in the console's time zone (Asia/Shanghai by default), so a month on a chart is the
+hospital's month. Each function returns the day's rows unsaved; `services` replaces the stored ones with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from wxnotify.engagement.models import MenuTap
+from wxnotify.followers.models import FollowerChange
+from wxnotify.stats.models import FollowDaily, MenuDaily, SubscriptionDaily
+from wxnotify.subscriptions.models import SubscriptionEvent
+
+ACCEPT = SubscriptionEvent.Kind.ACCEPT
+REJECTS = [SubscriptionEvent.Kind.REJECT, SubscriptionEvent.Kind.SETTINGS_REJECT]
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_default_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def subscriptions_day(account_id: int, day: date) -> list[SubscriptionDaily]:
+    start, end = day_bounds(day)
+    # An accept is a first time unless the same person accepted the same template before (ties by id).
+    earlier = SubscriptionEvent.objects.filter(
+        template_id=OuterRef("template_id"), openid=OuterRef("openid"), kind=ACCEPT
+    ).filter(Q(occurred_at__lt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id")))
+    rows = (
+        SubscriptionEvent.objects.filter(
+            account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=[ACCEPT, *REJECTS]
+        )
+        .values("template_id", "activity_id")
+        .annotate(
+            accepts=Count("id", filter=Q(kind=ACCEPT)),
+            rejections=Count("id", filter=Q(kind__in=REJECTS)),
+            first_time=Count("id", filter=Q(kind=ACCEPT) & ~Q(Exists(earlier))),
+        )
+        .order_by()
+    )
+    return [SubscriptionDaily(account_id=account_id, day=day, **row) for row in rows]
+
+
+def menu_day(account_id: int, day: date) -> list[MenuDaily]:
+    start, end = day_bounds(day)
+    rows = (
+        MenuTap.objects.filter(account_id=account_id, at__gte=start, at__lt=end)
+        .values("item_id", "version_id")
+        .annotate(taps=Count("id"), people=Count("openid", distinct=True))
+        .order_by()
+    )
+    return [MenuDaily(account_id=account_id, day=day, **row) for row in rows]
+
+
+def follows_day(account_id: int, day: date) -> list[FollowDaily]:
+    start, end = day_bounds(day)
+    follow, unfollow = FollowerChange.Kind.FOLLOW, FollowerChange.Kind.UNFOLLOW
+    rows = (
+        FollowerChange.objects.filter(
+            account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=[follow, unfollow]
+        )
+        .values("qr_scene")
+        .annotate(follows=Count("id", filter=Q(kind=follow)), unfollows=Count("id", filter=Q(kind=unfollow)))
+        .order_by()
+    )
+    return [
+        FollowDaily(
+            account_id=account_id, day=day, scene=row["qr_scene"], follows=row["follows"], unfollows=row["unfollows"]
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A raw table, the timestamp that places its rows on a day, and the rollup computed from it."""
+
+    name: str
+    raw: Any  # a model class (its manager is what is used)
+    at: str
+    rollup: Any
+    compute: Callable[[int, date], list[Any]]
+
+
+SOURCES = (
+    Source("subscriptions", SubscriptionEvent, "occurred_at", SubscriptionDaily, subscriptions_day),
+    Source("menu", MenuTap, "at", MenuDaily, menu_day),
+    Source("follows", FollowerChange, "occurred_at", FollowDaily, follows_day),
+)
