@@ -28,5 +28,6 @@ urlpatterns = [
     path("campaigns/", include("wxnotify.campaigns.urls")),
     path("inbound/", include("wxnotify.callbacks.log_urls")),
     path("engagement/", include("wxnotify.engagement.urls")),
+    path("stats/", include("wxnotify.stats.urls")),
     path("", include(console_patterns)),
 ]

@@ -1,0 +1,24 @@
+// Draws every [data-chart] element from the JSON block it names (json_script: no inline script under the CSP).
+// The table beside each chart holds the same figures; the chart is for comparing them at a glance.
+(function () {
+  "use strict";
+  var palette = ["#07c160", "#2f7ed8", "#f0a30a", "#c0504d", "#8064a2", "#4bacc6", "#9bbb59", "#7f7f7f"];
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    var spec = JSON.parse(document.getElementById(el.dataset.chart).textContent);
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption({
+      color: palette,
+      animation: false,
+      tooltip: { trigger: "axis" },
+      legend: { type: "scroll", top: 0 },
+      grid: { left: 48, right: 16, top: 40, bottom: 32 },
+      xAxis: { type: "category", data: spec.categories },
+      yAxis: { type: "value", name: spec.yName, minInterval: 1 },
+      series: spec.series.map(function (s) {
+        return { name: s.name, type: spec.kind, stack: s.stack, data: s.data, emphasis: { focus: "series" } };
+      })
+    });
+    el.dataset.drawn = "true";
+    window.addEventListener("resize", function () { chart.resize(); });
+  });
+})();

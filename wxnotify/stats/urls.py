@@ -1,0 +1,8 @@
+from django.urls import path
+
+from wxnotify.stats import views
+
+app_name = "stats"
+urlpatterns = [
+    path("subscriptions/", views.subscriptions, name="subscriptions"),
+]
