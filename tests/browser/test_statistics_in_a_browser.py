@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.browser.test_console_in_a_browser import deliver
 from tests.conftest import PASSWORD
 from tests.subscriptions.conftest import make_activity, make_template
-from wechat.messages import SubscribeChoice, SubscribePopupEvent
+from wechat.messages import MenuClickEvent, SubscribeChoice, SubscribePopupEvent
 from wechat.xmlcodec import render_message
 from wxnotify.stats import services
 
@@ -64,3 +64,78 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
     page.get_by_role("button", name="查看").click()
     expect(page.locator("[data-empty]")).to_be_visible()
     screenshot("stats-subscriptions-empty")
+
+
+@pytest.fixture
+def menu_hospital(simulated_wechat, push):
+    """A hospital with a published menu. Published from a thread of its own: Playwright's event loop runs in
+    this one, and the WeChat client's sync wrapper refuses to run beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from tests.engagement.test_custom_menu import hospital_menu
+    from tests.stats.test_rollups import at
+    from wechat.xmlcodec import render_message
+    from wxnotify.engagement import services as engagement
+    from wxnotify.engagement.models import MenuVersion
+
+    account, sim = simulated_wechat
+
+    def publish():
+        try:
+            return engagement.publish_menu(account=account, rows=hospital_menu(), user=None)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        v1 = pool.submit(publish).result()
+    MenuVersion.objects.filter(pk=v1.pk).update(live_from=datetime(2024, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")))
+
+    def send(message) -> None:
+        assert push(account, render_message(message)).status_code == 200
+
+    def base(openid: str, when: str) -> dict:
+        return {
+            "account_original_id": account.original_id,
+            "openid": openid,
+            "create_time": at(when),
+            "msg_type": "event",
+        }
+
+    return account, send, base
+
+
+def test_menu_statistics_share_and_trend(page, live_server, menu_hospital, screenshot):
+    from django.contrib.auth import get_user_model
+
+    from wxnotify.accounts.models import Membership
+
+    account, send, base = menu_hospital
+    keys = ["MENU_BOOK"] * 5 + ["MENU_HOURS"] * 3
+    for month in range(1, 13):
+        for i, key in enumerate(keys[: 3 + month % 6]):
+            send(MenuClickEvent(**base(f"o{i}", f"2025-{month:02d}-{1 + i:02d}T10:00:00"), key=key))
+            if month <= 6:
+                send(MenuClickEvent(**base(f"o{i}", f"2024-{month:02d}-{1 + i:02d}T10:00:00"), key=key))
+    services.refresh()
+    user = get_user_model().objects.create_user("menu-reader", password=PASSWORD)
+    Membership.objects.create(user=user, account=account, role="viewer")
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("用户名").fill("menu-reader")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="菜单统计").click()
+    page.locator('input[name="from"]').fill("2025-01")
+    page.locator('input[name="to"]').fill("2025-12")
+    page.locator('select[name="by"]').select_option("month")
+    page.get_by_role("button", name="查看").click()
+    for name in ("menu-share", "menu-trend"):
+        chart = page.locator(f'[data-chart="{name}"]')
+        expect(chart).to_have_attribute("data-drawn", "true")
+        expect(chart.locator("canvas")).to_have_count(1)
+    first = page.locator('[data-table="menu"] tbody tr').first
+    expect(first.locator("td").first).to_have_text("预约挂号")
+    expect(page.locator('[data-table="menu"] tfoot th').nth(1)).to_have_text(str(sum(3 + m % 6 for m in range(1, 13))))
+    screenshot("stats-menu")

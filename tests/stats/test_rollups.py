@@ -17,7 +17,7 @@ from wechat.xmlcodec import render_message
 from wxnotify.engagement import services as engagement
 from wxnotify.engagement.models import MenuVersion
 from wxnotify.stats import services
-from wxnotify.stats.models import FollowDaily, MenuDaily, SubscriptionDaily
+from wxnotify.stats.models import FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -33,6 +33,10 @@ def snapshot() -> dict[str, list[tuple]]:
     return {
         "subscriptions": rows(SubscriptionDaily, "template_id", "activity_id", "accepts", "rejections", "first_time"),
         "menu": rows(MenuDaily, "item_id", "version_id", "taps", "people"),
+        "menu_month": sorted(
+            (tuple(r) for r in MenuMonthly.objects.values_list("account_id", "month", "item_id", "taps", "people")),
+            key=repr,
+        ),
         "follows": rows(FollowDaily, "scene", "follows", "unfollows"),
     }
 
@@ -90,7 +94,7 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
         SubscribePopupEvent(**base("oB", "2026-01-02T09:00:00"), choices=(SubscribeChoice("TPL_VACCINE", "reject", 2),))
     )
 
-    assert services.refresh() == {"subscriptions": 2, "menu": 2, "follows": 1}
+    assert services.refresh() == {"subscriptions": 2, "menu": 2, "menu_month": 2, "follows": 1}
     a, hours = account.pk, v1.items.get(name="门诊时间").item_id
     expected = {
         "subscriptions": sorted(
@@ -110,6 +114,14 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
             ],
             key=repr,
         ),
+        "menu_month": sorted(
+            [
+                (a, date(2025, 12, 1), book, 1, 1),
+                (a, date(2026, 1, 1), book, 2, 2),  # A tapped in both months: counted in each
+                (a, date(2026, 1, 1), hours, 1, 1),
+            ],
+            key=repr,
+        ),
         "follows": sorted([(a, date(2026, 1, 1), "hpv_poster", 1, 0), (a, date(2026, 1, 1), "", 0, 1)], key=repr),
     }
     assert snapshot() == expected
@@ -118,8 +130,9 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
     send(MenuClickEvent(**base("oE", "2025-12-31T20:00:00"), key="MENU_BOOK"))
     assert services.refresh()["menu"] >= 1
     expected["menu"][0] = (a, date(2025, 12, 31), book, v1.pk, 2, 2)
+    expected["menu_month"][0] = (a, date(2025, 12, 1), book, 2, 2)
     assert snapshot() == expected
-    assert services.refresh() == {"subscriptions": 0, "menu": 0, "follows": 0}  # nothing new: no work
+    assert services.refresh() == {"subscriptions": 0, "menu": 0, "menu_month": 0, "follows": 0}  # nothing new: no work
     assert snapshot() == expected
 
     refreshed = snapshot()

@@ -52,6 +52,23 @@ class MenuDaily(Daily):
         return f"{self.day} item {self.item_id}: {self.taps} taps"
 
 
+class MenuMonthly(models.Model):
+    """Taps on one menu item in one month (the 1st of it) and how many different people tapped it that month:
+    people cannot be added up from days, so the months are counted on their own."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    item = models.ForeignKey(MenuItem, on_delete=models.CASCADE, null=True, related_name="+")
+    taps = models.PositiveIntegerField(default=0)
+    people = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "month"], name="menu_monthly_by_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} item {self.item_id}: {self.taps} taps, {self.people} people"
+
+
 class FollowDaily(Daily):
     """Follows and unfollows on one day by QR scene (blank: not from a QR code)."""
 

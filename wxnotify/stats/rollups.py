@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from wxnotify.engagement.models import MenuTap
 from wxnotify.followers.models import FollowerChange
-from wxnotify.stats.models import FollowDaily, MenuDaily, SubscriptionDaily
+from wxnotify.stats.models import FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
 from wxnotify.subscriptions.models import SubscriptionEvent
 
 ACCEPT = SubscriptionEvent.Kind.ACCEPT
@@ -27,6 +27,12 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     tz = timezone.get_default_timezone()
     start = datetime.combine(day, time.min, tzinfo=tz)
     return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_default_timezone()
+    following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return datetime.combine(month, time.min, tzinfo=tz), datetime.combine(following, time.min, tzinfo=tz)
 
 
 def subscriptions_day(account_id: int, day: date) -> list[SubscriptionDaily]:
@@ -61,6 +67,17 @@ def menu_day(account_id: int, day: date) -> list[MenuDaily]:
     return [MenuDaily(account_id=account_id, day=day, **row) for row in rows]
 
 
+def menu_month(account_id: int, month: date) -> list[MenuMonthly]:
+    start, end = month_bounds(month)
+    rows = (
+        MenuTap.objects.filter(account_id=account_id, at__gte=start, at__lt=end)
+        .values("item_id")
+        .annotate(taps=Count("id"), people=Count("openid", distinct=True))
+        .order_by()
+    )
+    return [MenuMonthly(account_id=account_id, month=month, **row) for row in rows]
+
+
 def follows_day(account_id: int, day: date) -> list[FollowDaily]:
     start, end = day_bounds(day)
     follow, unfollow = FollowerChange.Kind.FOLLOW, FollowerChange.Kind.UNFOLLOW
@@ -82,17 +99,20 @@ def follows_day(account_id: int, day: date) -> list[FollowDaily]:
 
 @dataclass(frozen=True)
 class Source:
-    """A raw table, the timestamp that places its rows on a day, and the rollup computed from it."""
+    """A raw table, the timestamp that places its rows in a period (a day, or a month given as its 1st), and
+    the rollup computed from it, whose period field is `period`."""
 
     name: str
     raw: Any  # a model class (its manager is what is used)
     at: str
     rollup: Any
     compute: Callable[[int, date], list[Any]]
+    period: str = "day"  # or "month"
 
 
 SOURCES = (
     Source("subscriptions", SubscriptionEvent, "occurred_at", SubscriptionDaily, subscriptions_day),
     Source("menu", MenuTap, "at", MenuDaily, menu_day),
+    Source("menu_month", MenuTap, "at", MenuMonthly, menu_month, period="month"),
     Source("follows", FollowerChange, "occurred_at", FollowDaily, follows_day),
 )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wxnotify.accounts.models import OfficialAccount
-from wxnotify.stats.models import SubscriptionDaily
+from wxnotify.engagement.models import MenuVersionItem
+from wxnotify.stats.models import MenuDaily, MenuMonthly, SubscriptionDaily
 from wxnotify.subscriptions.models import Template
 
 MAX_MONTHS = 60
@@ -96,3 +98,116 @@ def subscriptions_by_month(account: OfficialAccount, months: MonthRange) -> list
         for t in Template.objects.filter(pk__in=sums)
     ]
     return sorted(series, key=lambda s: (-s.total, s.template.title))
+
+
+def shift(months: MonthRange, by: int) -> MonthRange:
+    """The same number of months, `by` months later (negative: earlier)."""
+
+    def move(month: date) -> date:
+        index = month.year * 12 + month.month - 1 + by
+        return date(index // 12, index % 12 + 1, 1)
+
+    return MonthRange(move(months.first), move(months.last))
+
+
+def change_pct(current: int, before: int) -> float | None:
+    """The change against an earlier period in percent; None ("—") when there was nothing to compare with."""
+    return None if before == 0 else round((current - before) * 100 / before, 1)
+
+
+@dataclass(frozen=True)
+class MenuItemUse:
+    item_id: int | None  # None: taps we could not place on an item of a known menu
+    name: str
+    former_names: list[str]
+    taps: int
+    people: int  # different people per month, added up over the months
+    share: float  # of all taps in the period, percent
+    mom: float | None  # against the period just before, of the same length
+    yoy: float | None  # against the same months a year earlier
+
+
+def _item_taps(account: OfficialAccount, months: MonthRange) -> dict[int | None, int]:
+    rows = (
+        MenuDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end)
+        .values("item_id")
+        .annotate(taps=Sum("taps"))
+        .order_by()
+    )
+    return {row["item_id"]: row["taps"] for row in rows}
+
+
+def item_names(item_ids: list[int]) -> dict[int, list[str]]:
+    """Each item's names, newest version first (an item keeps its identity across renames and moves)."""
+    names: dict[int, list[str]] = {}
+    rows = MenuVersionItem.objects.filter(item_id__in=item_ids).order_by("item_id", "-version__number")
+    for item_id, name in rows.values_list("item_id", "name"):
+        if name not in names.setdefault(item_id, []):
+            names[item_id].append(name)
+    return names
+
+
+def menu_use(account: OfficialAccount, months: MonthRange) -> list[MenuItemUse]:
+    """A4: taps and people per menu item in `months`, their share, month-on-month and year-on-year."""
+    current = _item_taps(account, months)
+    before = _item_taps(account, shift(months, -len(months.months)))
+    year_before = _item_taps(account, shift(months, -12))
+    people: dict[int | None, int] = {}
+    rows = (
+        MenuMonthly.objects.filter(account=account, month__gte=months.first, month__lte=months.last)
+        .values("item_id")
+        .annotate(people=Sum("people"))
+        .order_by()
+    )
+    for row in rows:
+        people[row["item_id"]] = row["people"]
+    total = sum(current.values())
+    names = item_names([i for i in current if i is not None])
+    out = []
+    for item_id, taps in current.items():
+        item_names_ = names.get(item_id, []) if item_id is not None else []
+        out.append(
+            MenuItemUse(
+                item_id=item_id,
+                name=item_names_[0] if item_names_ else _("（未能对应到菜单项）"),
+                former_names=item_names_[1:],
+                taps=taps,
+                people=people.get(item_id, 0),
+                share=round(taps * 100 / total, 1) if total else 0.0,
+                mom=change_pct(taps, before.get(item_id, 0)),
+                yoy=change_pct(taps, year_before.get(item_id, 0)),
+            )
+        )
+    return sorted(out, key=lambda use: (-use.taps, use.name))
+
+
+GRANULARITIES = ("day", "week", "month")
+
+
+def menu_trend(
+    account: OfficialAccount, months: MonthRange, granularity: str
+) -> tuple[list[str], dict[int | None, list[int]]]:
+    """Taps per item per day, week (starting Monday) or month: the labels and a series per item."""
+    trunc = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[granularity]
+    rows = (
+        MenuDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end)
+        .annotate(bucket=trunc("day"))
+        .values("item_id", "bucket")
+        .annotate(taps=Sum("taps"))
+        .order_by()
+    )
+    buckets: list[date] = []
+    day = months.first
+    while day < months.end:
+        bucket = {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1)}[granularity]
+        if not buckets or buckets[-1] != bucket:
+            buckets.append(bucket)
+        day += timedelta(days=1)
+    index = {bucket: i for i, bucket in enumerate(buckets)}
+    series: dict[int | None, list[int]] = {}
+    for row in rows:
+        bucket = row["bucket"]
+        bucket = bucket.date() if isinstance(bucket, datetime) else bucket
+        series.setdefault(row["item_id"], [0] * len(buckets))[index[bucket]] += row["taps"]
+    labels = [f"{b:%Y-%m}" if granularity == "month" else f"{b:%Y-%m-%d}" for b in buckets]
+    return labels, series

@@ -9,11 +9,11 @@ old follow times) lands on its own day, and a refreshed day equals a rebuilt one
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import Max
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from wxnotify.stats.models import RollupCursor
@@ -22,14 +22,14 @@ from wxnotify.stats.rollups import SOURCES, Source
 LOOKBACK_IDS = 5_000
 
 
-def replace_day(source: Source, account_id: int, day: date) -> None:
-    rows = source.compute(account_id, day)
-    source.rollup.objects.filter(account_id=account_id, day=day).delete()
+def replace_period(source: Source, account_id: int, period: date) -> None:
+    rows = source.compute(account_id, period)
+    source.rollup.objects.filter(account_id=account_id, **{source.period: period}).delete()
     source.rollup.objects.bulk_create(rows)
 
 
 def refresh_source(source: Source) -> int:
-    """Recompute every day touched since the last run; the number of days recomputed."""
+    """Recompute every period (day or month) touched since the last run; how many were recomputed."""
     with transaction.atomic():
         # The cursor row is the lock: two refreshes (two workers, a rebuild) never replace the same day at once.
         cursor, _ = RollupCursor.objects.select_for_update().get_or_create(source=source.name)
@@ -38,19 +38,21 @@ def refresh_source(source: Source) -> int:
         if last is None or last == cursor.last_id:
             return 0  # nothing new (a row committed late is picked up with the next new one)
         tz = timezone.get_default_timezone()
-        days = (
-            new.filter(id__lte=last)
-            .annotate(day=TruncDate(source.at, tzinfo=tz))
-            .values_list("account_id", "day")
-            .distinct()
-            .order_by()
+        trunc = TruncDate(source.at, tzinfo=tz) if source.period == "day" else TruncMonth(source.at, tzinfo=tz)
+        periods = (
+            new.filter(id__lte=last).annotate(period=trunc).values_list("account_id", "period").distinct().order_by()
         )
-        touched = sorted(set(days))
-        for account_id, day in touched:
-            replace_day(source, account_id, day)
+        touched = sorted({(account_id, _as_date(period)) for account_id, period in periods})
+        for account_id, period in touched:
+            replace_period(source, account_id, period)
         cursor.last_id = last
         cursor.save()
         return len(touched)
+
+
+def _as_date(value: date | datetime) -> date:
+    """TruncMonth gives a local datetime on some backends, a date on others."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 def refresh() -> dict[str, int]:

@@ -5,4 +5,5 @@ from wxnotify.stats import views
 app_name = "stats"
 urlpatterns = [
     path("subscriptions/", views.subscriptions, name="subscriptions"),
+    path("menu/", views.menu, name="menu"),
 ]

@@ -11,12 +11,15 @@ from wxnotify.console.params import as_text
 from wxnotify.stats import selectors
 
 
+def _months(request: HttpRequest) -> selectors.MonthRange:
+    first, last = (as_text(request.GET.get(name), max_length=7) for name in ("from", "to"))
+    return selectors.month_range(first, last)
+
+
 @account_required()
 def subscriptions(request: HttpRequest) -> HttpResponse:
     """A2: new subscriptions per month per template."""
-    months = selectors.month_range(
-        as_text(request.GET.get("from"), max_length=7), as_text(request.GET.get("to"), max_length=7)
-    )
+    months = _months(request)
     series = selectors.subscriptions_by_month(request.account, months)  # type: ignore[attr-defined]
     labels = [f"{m:%Y-%m}" for m in months.months]
     chart = {
@@ -37,3 +40,35 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
         "totals": [(s.total, sum(s.first_time)) for s in series],
     }
     return render(request, "stats/subscriptions.html", context)
+
+
+@account_required()
+def menu(request: HttpRequest) -> HttpResponse:
+    """A4: custom-menu taps per item (across renames), share, trend, month-on-month and year-on-year."""
+    account = request.account  # type: ignore[attr-defined]
+    months = _months(request)
+    granularity = request.GET.get("by", "month")
+    if granularity not in selectors.GRANULARITIES:
+        granularity = "month"
+    uses = selectors.menu_use(account, months)
+    labels, trend = selectors.menu_trend(account, months, granularity)
+    names = {use.item_id: use.name for use in uses}
+    share_chart = {"kind": "pie", "series": [{"name": use.name, "value": use.taps} for use in uses]}
+    trend_chart = {
+        "kind": "line",
+        "categories": labels,
+        "yName": _("点击次数"),
+        "series": [{"name": names[item_id], "data": trend[item_id]} for item_id in names if item_id in trend],
+    }
+    trend_rows = [(label, [trend[use.item_id][i] for use in uses]) for i, label in enumerate(labels)]
+    context = {
+        "months": months,
+        "granularity": granularity,
+        "granularities": [("day", _("按日")), ("week", _("按周")), ("month", _("按月"))],
+        "uses": uses,
+        "total": sum(use.taps for use in uses),
+        "share_chart": share_chart,
+        "trend_chart": trend_chart,
+        "trend_rows": trend_rows,
+    }
+    return render(request, "stats/menu.html", context)

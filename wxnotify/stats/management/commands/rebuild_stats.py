@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from wxnotify.stats import services
+from wxnotify.stats.rollups import SOURCES
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         began = time.perf_counter()
-        days = services.rebuild()
-        summary = ", ".join(f"{name} {n} days" for name, n in days.items())
+        counts = services.rebuild()
+        unit = {source.name: "months" if source.period == "month" else "days" for source in SOURCES}
+        summary = ", ".join(f"{name} {n} {unit[name]}" for name, n in counts.items())
         self.stdout.write(f"rollups rebuilt in {time.perf_counter() - began:.1f} s: {summary}")

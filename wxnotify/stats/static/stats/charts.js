@@ -3,10 +3,18 @@
 (function () {
   "use strict";
   var palette = ["#07c160", "#2f7ed8", "#f0a30a", "#c0504d", "#8064a2", "#4bacc6", "#9bbb59", "#7f7f7f"];
-  document.querySelectorAll("[data-chart]").forEach(function (el) {
-    var spec = JSON.parse(document.getElementById(el.dataset.chart).textContent);
-    var chart = echarts.init(el, null, { renderer: "canvas" });
-    chart.setOption({
+
+  function option(spec) {
+    if (spec.kind === "pie") {
+      return {
+        color: palette,
+        animation: false,
+        tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
+        legend: { type: "scroll", bottom: 0 },
+        series: [{ type: "pie", radius: ["35%", "65%"], data: spec.series, label: { formatter: "{b}\n{d}%" } }]
+      };
+    }
+    return {
       color: palette,
       animation: false,
       tooltip: { trigger: "axis" },
@@ -17,7 +25,13 @@
       series: spec.series.map(function (s) {
         return { name: s.name, type: spec.kind, stack: s.stack, data: s.data, emphasis: { focus: "series" } };
       })
-    });
+    };
+  }
+
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    var spec = JSON.parse(document.getElementById(el.dataset.chart).textContent);
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption(option(spec));
     el.dataset.drawn = "true";
     window.addEventListener("resize", function () { chart.resize(); });
   });
