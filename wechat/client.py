@@ -7,7 +7,7 @@ the connection pool. Secrets never reach a log line or an exception message from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -243,6 +243,16 @@ class WeChatClient(_Base):
 
     async def get_user_info(self, *, openid: str, lang: str = "zh_CN") -> JSONDict:
         return await self.call("GET", "/cgi-bin/user/info", params={"openid": openid, "lang": lang})
+
+    USERS_PER_BATCH = 100  # user/info/batchget's limit
+
+    async def get_users_info(self, openids: Sequence[str], *, lang: str = "zh_CN") -> list[JSONDict]:
+        """`user/info/batchget` for up to 100 openids: each follower's subscribe_time and scene."""
+        if not 0 < len(openids) <= self.USERS_PER_BATCH:
+            raise ValueError(f"user/info/batchget takes 1 to {self.USERS_PER_BATCH} openids, not {len(openids)}")
+        body = {"user_list": [{"openid": openid, "lang": lang} for openid in openids]}
+        answer = await self.call("POST", "/cgi-bin/user/info/batchget", body=body)
+        return list(answer.get("user_info_list") or [])
 
     async def get_jsapi_ticket(self) -> Token:
         data = await self.call("GET", "/cgi-bin/ticket/getticket", params={"type": "jsapi"})

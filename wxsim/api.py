@@ -84,6 +84,7 @@ class Api:
             "/cgi-bin/menu/delete": R("GET", True, self.menu_delete),
             "/cgi-bin/user/get": R("GET", True, self.user_get),
             "/cgi-bin/user/info": R("GET", True, self.user_info),
+            "/cgi-bin/user/info/batchget": R("POST", True, self.user_info_batch),
             "/cgi-bin/ticket/getticket": R("GET", True, self.get_ticket),
         }
 
@@ -491,7 +492,20 @@ class Api:
 
     def user_info(self, account: Account | None, request: web.Request, body: JSON) -> JSON:
         assert account is not None
-        patient = account.patient(request.query.get("openid", ""))
+        return self._user(account.patient(request.query.get("openid", "")))
+
+    def user_info_batch(self, account: Account | None, request: web.Request, body: JSON) -> JSON:
+        """Up to 100 users per call; one unknown openid fails the whole call, as WeChat does."""
+        assert account is not None
+        users = body.get("user_list") if isinstance(body, dict) else None
+        if not isinstance(users, list) or not all(isinstance(u, dict) and "openid" in u for u in users):
+            raise ApiError(47001, "data format error")
+        if not 0 < len(users) <= 100:
+            raise ApiError(40032, "invalid openid list size")
+        return {"user_info_list": [self._user(account.patient(str(u["openid"]))) for u in users]}
+
+    @staticmethod
+    def _user(patient: Patient) -> JSON:
         if not patient.following:
             return {"subscribe": 0, "openid": patient.openid}
         return {

@@ -197,6 +197,7 @@ DAILY_LIMITS: dict[str, int] = {
     "/cgi-bin/menu/delete": 1000,
     "/cgi-bin/user/get": 500,
     "/cgi-bin/user/info": 5_000_000,
+    "/cgi-bin/user/info/batchget": 5_000_000,
     "/cgi-bin/ticket/getticket": 100_000,
 }
 MINUTE_LIMITS: dict[str, int] = {"/cgi-bin/stable_token": 10_000}

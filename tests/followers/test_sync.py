@@ -21,6 +21,23 @@ def call_and_close(*args):
         connections.close_all()
 
 
+FOLLOWED = 1_750_000_000  # 2025-06-15 23:06:40 Beijing
+
+
+def user_info(openid: str) -> dict:
+    """What WeChat says of a follower: follow time, and a QR scene for those whose openid ends in 7."""
+    number = sum(map(ord, openid))
+    qr = openid.endswith("7")
+    return {
+        "subscribe": 1,
+        "openid": openid,
+        "subscribe_time": FOLLOWED + number,
+        "subscribe_scene": "ADD_SCENE_QR_CODE" if qr else "ADD_SCENE_SEARCH",
+        "qr_scene": 0,
+        "qr_scene_str": "hpv_poster" if qr else "",
+    }
+
+
 def run_sync_against(openids: list[str], settings, account, *, fail_on_page: int | None = None):
     async def main():
         fake = FakeWeChat()
@@ -43,6 +60,13 @@ def run_sync_against(openids: list[str], settings, account, *, fail_on_page: int
             }
 
         fake.on("/cgi-bin/user/get", user_get)
+
+        def batchget(request, payload):
+            asked = [u["openid"] for u in payload["user_list"]]
+            assert 0 < len(asked) <= 100
+            return {"user_info_list": [user_info(openid) for openid in asked]}
+
+        fake.on("/cgi-bin/user/info/batchget", batchget)
         settings.WECHAT_API_BASE_URL = await fake.start()
         try:
             await asyncio.to_thread(call_and_close, "sync_followers", account.appid)
@@ -68,6 +92,15 @@ def test_sync_adds_listed_marks_missing_and_refollows(make_account, settings):
     assert Follower.objects.get(openid="o-back").is_following
     kinds = dict(FollowerChange.objects.filter(kind__startswith="sync").values_list("follower__openid", "kind"))
     assert kinds == {"o-gone": "sync_missing", "o-back": "sync_found"}
+    # Everyone the sync found gets WeChat's follow time and scene (100 a call): a follow on its own day.
+    assert fake.calls["/cgi-bin/user/info/batchget"] == 231
+    found = Follower.objects.get(openid="o-00017")
+    assert found.followed_at.timestamp() == user_info("o-00017")["subscribe_time"] and found.qr_scene == "hpv_poster"
+    follows = FollowerChange.objects.filter(kind="follow", inbound=None)
+    assert follows.exclude(follower__openid="o-gone").count() == 23001
+    assert follows.filter(qr_scene="hpv_poster").count() == 2300
+    assert follows.get(follower__openid="o-back").occurred_at.timestamp() == user_info("o-back")["subscribe_time"]
+    assert follows.get(follower__openid="o-gone").occurred_at == then  # not listed: only its own follow
 
 
 def test_a_failed_listing_marks_nobody_unfollowed(make_account, settings):

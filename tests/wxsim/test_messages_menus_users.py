@@ -162,6 +162,20 @@ def test_user_get_pages_10000_and_user_info(sim, wx, account):
     }
     assert wx("GET", "/cgi-bin/user/info", {"openid": "oNobody"})["errcode"] == 40003
 
+    def batch(openids):
+        return wx(
+            "POST", "/cgi-bin/user/info/batchget", body={"user_list": [{"openid": o, "lang": "zh_CN"} for o in openids]}
+        )
+
+    asked = [account["openids"][0], account["openids"][1], *seen[:98]]
+    users = batch(asked)["user_info_list"]
+    assert [u["openid"] for u in users] == asked and all(u["subscribe"] == 1 for u in users[1:])
+    assert users[0] == {"subscribe": 0, "openid": account["openids"][0]} and users[1] == info
+    assert batch(seen[:101])["errcode"] == 40032  # at most 100 a call
+    assert batch([])["errcode"] == 40032
+    assert batch([account["openids"][1], "oNobody"])["errcode"] == 40003  # one unknown fails the call
+    assert wx("POST", "/cgi-bin/user/info/batchget", body={"user_list": "o1"})["errcode"] == 47001
+
 
 def test_oauth_code_is_single_use_and_getticket(sim, wx, account):
     patient = account["openids"][0]

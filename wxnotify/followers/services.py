@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -16,6 +17,7 @@ from wxnotify.callbacks.models import InboundMessage
 from wxnotify.followers.models import Follower, FollowerChange
 
 log = logging.getLogger(__name__)
+DETAILS_PER_CALL = 100  # user/info/batchget's limit
 
 
 def _follower(account: OfficialAccount, openid: str) -> Follower:
@@ -99,7 +101,7 @@ class SyncResult:
 
 
 @transaction.atomic
-def _apply_page(account: OfficialAccount, openids: list[str], started: datetime) -> tuple[int, int]:
+def _apply_page(account: OfficialAccount, openids: list[str], started: datetime) -> tuple[list[str], list[str]]:
     known = dict(Follower.objects.filter(account=account, openid__in=openids).values_list("openid", "is_following"))
     new = [
         Follower(account=account, openid=o, is_following=True, synced_at=started)
@@ -122,7 +124,43 @@ def _apply_page(account: OfficialAccount, openids: list[str], started: datetime)
         batch_size=2000,
     )
     Follower.objects.filter(account=account, openid__in=openids).update(synced_at=started)
-    return len(new), len(refollowed_ids)
+    refollowed = list(Follower.objects.filter(id__in=refollowed_ids).values_list("openid", flat=True))
+    return [f.openid for f in new], refollowed
+
+
+@transaction.atomic
+def _apply_details(account: OfficialAccount, users: list[dict[str, Any]]) -> int:
+    """WeChat's own follow time and QR scene for followers a sync found (user/info/batchget): they become a
+    follow on the day it happened, so follower growth counts them where they belong. A follower whose known
+    follow time is as recent is left alone: a follow event we received wins."""
+    when: dict[str, tuple[datetime, str]] = {}
+    for user in users:
+        if not user.get("subscribe") or not user.get("subscribe_time"):
+            continue  # left meanwhile; the next sync sees it
+        qr = user.get("subscribe_scene") == "ADD_SCENE_QR_CODE"
+        scene = str(user.get("qr_scene_str") or "")[:64] if qr else ""
+        when[str(user.get("openid", ""))] = (datetime.fromtimestamp(int(user["subscribe_time"]), tz=UTC), scene)
+    changed = []
+    for follower in Follower.objects.filter(account=account, openid__in=list(when)):
+        at, scene = when[follower.openid]
+        if follower.followed_at is not None and follower.followed_at >= at:
+            continue
+        follower.followed_at = at
+        follower.first_followed_at = follower.first_followed_at or at
+        follower.qr_scene = scene or follower.qr_scene
+        changed.append(follower)
+    Follower.objects.bulk_update(changed, ["followed_at", "first_followed_at", "qr_scene"])
+    FollowerChange.objects.bulk_create(
+        FollowerChange(
+            account=account,
+            follower=f,
+            kind=FollowerChange.Kind.FOLLOW,
+            qr_scene=when[f.openid][1],
+            occurred_at=when[f.openid][0],
+        )
+        for f in changed
+    )
+    return len(changed)
 
 
 @transaction.atomic
@@ -153,7 +191,18 @@ def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
         yield items[start : start + size]
 
 
-async def sync_followers(*, account: OfficialAccount, pages: AsyncIterator[list[str]]) -> SyncResult:
+UserDetails = Callable[[list[str]], Awaitable[list[dict[str, Any]]]]
+
+
+async def _fetch_details(account: OfficialAccount, openids: list[str], details: UserDetails) -> None:
+    for start in range(0, len(openids), DETAILS_PER_CALL):
+        users = await details(openids[start : start + DETAILS_PER_CALL])
+        await sync_to_async(_apply_details)(account, users)
+
+
+async def sync_followers(
+    *, account: OfficialAccount, pages: AsyncIterator[list[str]], details: UserDetails | None = None
+) -> SyncResult:
     """Make the follower table match WeChat's list, page by page (user/get gives ≤10,000 a page).
 
     People missing from a *complete* listing are marked unfollowed; if the listing fails midway
@@ -164,8 +213,10 @@ async def sync_followers(*, account: OfficialAccount, pages: AsyncIterator[list[
     async for openids in pages:
         listed += len(openids)
         page_added, page_refollowed = await sync_to_async(_apply_page)(account, openids, started)
-        added += page_added
-        refollowed += page_refollowed
+        added += len(page_added)
+        refollowed += len(page_refollowed)
+        if details is not None:
+            await _fetch_details(account, page_added + page_refollowed, details)
     missing = await sync_to_async(_mark_missing)(account, started)
     log.info(
         "follower sync %s: listed=%s added=%s refollowed=%s missing=%s",

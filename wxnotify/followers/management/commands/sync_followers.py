@@ -26,7 +26,9 @@ async def follower_pages(client: WeChatClient) -> AsyncIterator[list[str]]:
 
 async def sync_account(account: OfficialAccount) -> SyncResult:
     async with account_api(account) as api:
-        return await sync_followers(account=account, pages=follower_pages(api.client))
+        return await sync_followers(
+            account=account, pages=follower_pages(api.client), details=api.client.get_users_info
+        )
 
 
 class Command(PerAccountCommand):
