@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,26 @@ def collected_static() -> None:
     prepare_static()
 
 
+_in_flight = {"requests": 0}
+_in_flight_lock = threading.Lock()
+
+
+def counting_requests(application):
+    """The live server's WSGI app, counting the requests it is handling (idle keep-alive connections of a
+    browser are not requests): `wait_for_live_server_requests` waits for none."""
+
+    def counted(environ, start_response):
+        with _in_flight_lock:
+            _in_flight["requests"] += 1
+        try:
+            return list(application(environ, start_response))
+        finally:
+            with _in_flight_lock:
+                _in_flight["requests"] -= 1
+
+    return counted
+
+
 @pytest.fixture(scope="session")
 def live_server(request):
     """pytest-django's live server, with its static files served as production serves them: by WhiteNoise
@@ -34,7 +55,7 @@ def live_server(request):
     from pytest_django.live_server_helper import LiveServer
 
     server = LiveServer(request.config.getvalue("liveserver") or "localhost", start=False)
-    server.thread.static_handler = lambda application: application  # the app itself: WhiteNoise answers /static/
+    server.thread.static_handler = counting_requests  # the app itself (WhiteNoise answers /static/), counted
     server.start()
     yield server
     server.stop()
@@ -197,14 +218,10 @@ def wait_for_live_server_requests(timeout: float = 30) -> None:
     The simulator gives up on a push after its timeout, but our handler may still be running (a busy SQLite
     under a send): if the flush ran first, its commit would fail on the deleted account, and Django's test
     client reports a live-server exception to whichever test makes the next request."""
-    import threading
     import time
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = [t for t in threading.enumerate() if t.name.endswith("(process_request_thread)") and t.is_alive()]
-        if not busy:
-            return
+    while _in_flight["requests"] and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

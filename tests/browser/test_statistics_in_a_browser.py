@@ -66,6 +66,23 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
     screenshot("stats-subscriptions-empty")
 
 
+def open_as_viewer(page, live_server, account, link: str, first: str, last: str) -> None:
+    """Log in as a viewer of `account`, follow the navigation link, pick the months."""
+    from django.contrib.auth import get_user_model
+
+    from wxnotify.accounts.models import Membership
+
+    user = get_user_model().objects.create_user(f"viewer-{account.pk}", password=PASSWORD)
+    Membership.objects.create(user=user, account=account, role="viewer")
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name=link).click()
+    page.locator('input[name="from"]').fill(first)
+    page.locator('input[name="to"]').fill(last)
+
+
 @pytest.fixture
 def menu_hospital(simulated_wechat, push):
     """A hospital with a published menu. Published from a thread of its own: Playwright's event loop runs in
@@ -107,10 +124,6 @@ def menu_hospital(simulated_wechat, push):
 
 
 def test_menu_statistics_share_and_trend(page, live_server, menu_hospital, screenshot):
-    from django.contrib.auth import get_user_model
-
-    from wxnotify.accounts.models import Membership
-
     account, send, base = menu_hospital
     keys = ["MENU_BOOK"] * 5 + ["MENU_HOURS"] * 3
     for month in range(1, 13):
@@ -119,16 +132,7 @@ def test_menu_statistics_share_and_trend(page, live_server, menu_hospital, scree
             if month <= 6:
                 send(MenuClickEvent(**base(f"o{i}", f"2024-{month:02d}-{1 + i:02d}T10:00:00"), key=key))
     services.refresh()
-    user = get_user_model().objects.create_user("menu-reader", password=PASSWORD)
-    Membership.objects.create(user=user, account=account, role="viewer")
-
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("用户名").fill("menu-reader")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("link", name="菜单统计").click()
-    page.locator('input[name="from"]').fill("2025-01")
-    page.locator('input[name="to"]').fill("2025-12")
+    open_as_viewer(page, live_server, account, "菜单统计", "2025-01", "2025-12")
     page.locator('select[name="by"]').select_option("month")
     page.get_by_role("button", name="查看").click()
     for name in ("menu-share", "menu-trend"):
@@ -139,3 +143,29 @@ def test_menu_statistics_share_and_trend(page, live_server, menu_hospital, scree
     expect(first.locator("td").first).to_have_text("预约挂号")
     expect(page.locator('[data-table="menu"] tfoot th').nth(1)).to_have_text(str(sum(3 + m % 6 for m in range(1, 13))))
     screenshot("stats-menu")
+
+
+def test_follower_growth_chart(page, live_server, menu_hospital, screenshot):
+    from wechat.messages import FollowEvent, UnfollowEvent
+
+    account, send, base = menu_hospital
+    for month in range(1, 13):
+        for i in range(month % 5 + 2):
+            scene = {"hpv_poster": i % 3 == 0, "lecture_qr": i % 3 == 1}
+            send(
+                FollowEvent(
+                    **base(f"o{month}-{i}", f"2025-{month:02d}-{1 + i:02d}T09:00:00"),
+                    scene=next((s for s, on in scene.items() if on), None),
+                )
+            )
+        if month % 3 == 0:
+            send(UnfollowEvent(**base(f"o{month}-0", f"2025-{month:02d}-20T09:00:00")))
+    services.refresh()
+    open_as_viewer(page, live_server, account, "粉丝增长", "2025-01", "2025-12")
+    page.get_by_role("button", name="查看").click()
+    chart = page.locator('[data-chart="followers-chart"]')
+    expect(chart).to_have_attribute("data-drawn", "true")
+    expect(chart.locator("canvas")).to_have_count(1)
+    last = page.locator('[data-table="followers"] tbody tr').last
+    expect(last.locator("td").last).to_have_text(str(sum(m % 5 + 2 for m in range(1, 13)) - 4))
+    screenshot("stats-followers")

@@ -78,15 +78,19 @@ def menu_month(account_id: int, month: date) -> list[MenuMonthly]:
     return [MenuMonthly(account_id=account_id, month=month, **row) for row in rows]
 
 
+FOLLOWS = [FollowerChange.Kind.FOLLOW]
+# Someone a sync no longer finds left without our being told: counted on the day the sync noticed.
+UNFOLLOWS = [FollowerChange.Kind.UNFOLLOW, FollowerChange.Kind.SYNC_MISSING]
+
+
 def follows_day(account_id: int, day: date) -> list[FollowDaily]:
     start, end = day_bounds(day)
-    follow, unfollow = FollowerChange.Kind.FOLLOW, FollowerChange.Kind.UNFOLLOW
     rows = (
         FollowerChange.objects.filter(
-            account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=[follow, unfollow]
+            account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=FOLLOWS + UNFOLLOWS
         )
         .values("qr_scene")
-        .annotate(follows=Count("id", filter=Q(kind=follow)), unfollows=Count("id", filter=Q(kind=unfollow)))
+        .annotate(follows=Count("id", filter=Q(kind__in=FOLLOWS)), unfollows=Count("id", filter=Q(kind__in=UNFOLLOWS)))
         .order_by()
     )
     return [

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.engagement.models import MenuVersionItem
-from wxnotify.stats.models import MenuDaily, MenuMonthly, SubscriptionDaily
+from wxnotify.followers.models import Follower
+from wxnotify.stats.models import FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
 from wxnotify.subscriptions.models import Template
 
 MAX_MONTHS = 60
@@ -196,6 +197,17 @@ def menu_trend(
         .annotate(taps=Sum("taps"))
         .order_by()
     )
+    buckets = _buckets(months, granularity)
+    index = {bucket: i for i, bucket in enumerate(buckets)}
+    series: dict[int | None, list[int]] = {}
+    for row in rows:
+        bucket = row["bucket"]
+        bucket = bucket.date() if isinstance(bucket, datetime) else bucket
+        series.setdefault(row["item_id"], [0] * len(buckets))[index[bucket]] += row["taps"]
+    return [bucket_label(b, granularity) for b in buckets], series
+
+
+def _buckets(months: MonthRange, granularity: str) -> list[date]:
     buckets: list[date] = []
     day = months.first
     while day < months.end:
@@ -203,11 +215,62 @@ def menu_trend(
         if not buckets or buckets[-1] != bucket:
             buckets.append(bucket)
         day += timedelta(days=1)
+    return buckets
+
+
+def bucket_label(bucket: date, granularity: str) -> str:
+    return f"{bucket:%Y-%m}" if granularity == "month" else f"{bucket:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class FollowerGrowth:
+    labels: list[str]
+    follows: list[int]
+    unfollows: list[int]
+    net: list[int]
+    total: list[int]  # followers at the end of each period
+    scenes: list[tuple[str, int, float]]  # QR scene (blank: not from a QR code), follows, share of follows
+
+
+def follower_growth(account: OfficialAccount, months: MonthRange, granularity: str) -> FollowerGrowth:
+    """A5: follows, unfollows, net and total per period, and follows by QR scene. The total at the end of a
+    period is today's count of followers less the net change recorded since."""
+    trunc = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[granularity]
+    rows = (
+        FollowDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end)
+        .annotate(bucket=trunc("day"))
+        .values("bucket")
+        .annotate(follows=Sum("follows"), unfollows=Sum("unfollows"))
+        .order_by()
+    )
+    buckets = _buckets(months, granularity)
     index = {bucket: i for i, bucket in enumerate(buckets)}
-    series: dict[int | None, list[int]] = {}
+    follows, unfollows = [0] * len(buckets), [0] * len(buckets)
     for row in rows:
         bucket = row["bucket"]
-        bucket = bucket.date() if isinstance(bucket, datetime) else bucket
-        series.setdefault(row["item_id"], [0] * len(buckets))[index[bucket]] += row["taps"]
-    labels = [f"{b:%Y-%m}" if granularity == "month" else f"{b:%Y-%m-%d}" for b in buckets]
-    return labels, series
+        i = index[bucket.date() if isinstance(bucket, datetime) else bucket]
+        follows[i] += row["follows"]
+        unfollows[i] += row["unfollows"]
+    net = [f - u for f, u in zip(follows, unfollows, strict=True)]
+    later = FollowDaily.objects.filter(account=account, day__gte=months.end).aggregate(
+        follows=Sum("follows"), unfollows=Sum("unfollows")
+    )
+    total_now = Follower.objects.filter(account=account, is_following=True).count()
+    running = total_now - (later["follows"] or 0) + (later["unfollows"] or 0)
+    total = [0] * len(buckets)
+    for i in reversed(range(len(buckets))):
+        total[i] = running
+        running -= net[i]
+    by_scene = (
+        FollowDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end, follows__gt=0)
+        .values("scene")
+        .annotate(follows=Sum("follows"))
+        .order_by("-follows", "scene")
+    )
+    all_follows = sum(follows)
+    scenes = [
+        (row["scene"], row["follows"], round(row["follows"] * 100 / all_follows, 1) if all_follows else 0.0)
+        for row in by_scene
+    ]
+    labels = [bucket_label(b, granularity) for b in buckets]
+    return FollowerGrowth(labels, follows, unfollows, net, total, scenes)

@@ -6,4 +6,5 @@ app_name = "stats"
 urlpatterns = [
     path("subscriptions/", views.subscriptions, name="subscriptions"),
     path("menu/", views.menu, name="menu"),
+    path("followers/", views.followers, name="followers"),
 ]

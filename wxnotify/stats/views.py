@@ -16,6 +16,15 @@ def _months(request: HttpRequest) -> selectors.MonthRange:
     return selectors.month_range(first, last)
 
 
+def _granularity(request: HttpRequest) -> str:
+    value = request.GET.get("by", "month")
+    return value if value in selectors.GRANULARITIES else "month"
+
+
+def _granularities() -> list[tuple[str, str]]:
+    return [("day", _("按日")), ("week", _("按周")), ("month", _("按月"))]
+
+
 @account_required()
 def subscriptions(request: HttpRequest) -> HttpResponse:
     """A2: new subscriptions per month per template."""
@@ -47,9 +56,7 @@ def menu(request: HttpRequest) -> HttpResponse:
     """A4: custom-menu taps per item (across renames), share, trend, month-on-month and year-on-year."""
     account = request.account  # type: ignore[attr-defined]
     months = _months(request)
-    granularity = request.GET.get("by", "month")
-    if granularity not in selectors.GRANULARITIES:
-        granularity = "month"
+    granularity = _granularity(request)
     uses = selectors.menu_use(account, months)
     labels, trend = selectors.menu_trend(account, months, granularity)
     names = {use.item_id: use.name for use in uses}
@@ -64,7 +71,7 @@ def menu(request: HttpRequest) -> HttpResponse:
     context = {
         "months": months,
         "granularity": granularity,
-        "granularities": [("day", _("按日")), ("week", _("按周")), ("month", _("按月"))],
+        "granularities": _granularities(),
         "uses": uses,
         "total": sum(use.taps for use in uses),
         "share_chart": share_chart,
@@ -72,3 +79,34 @@ def menu(request: HttpRequest) -> HttpResponse:
         "trend_rows": trend_rows,
     }
     return render(request, "stats/menu.html", context)
+
+
+@account_required()
+def followers(request: HttpRequest) -> HttpResponse:
+    """A5: follows, unfollows, net and total over time; follows by QR scene."""
+    months = _months(request)
+    granularity = _granularity(request)
+    growth = selectors.follower_growth(request.account, months, granularity)  # type: ignore[attr-defined]
+    chart = {
+        "kind": "bar",
+        "categories": growth.labels,
+        "yName": _("人数"),
+        "yName2": _("粉丝总数"),
+        "series": [
+            {"name": _("关注"), "data": growth.follows},
+            {"name": _("取消关注"), "data": [-n for n in growth.unfollows]},
+            {"name": _("粉丝总数"), "data": growth.total, "type": "line", "axis": 1},
+        ],
+    }
+    rows = list(zip(growth.labels, growth.follows, growth.unfollows, growth.net, growth.total, strict=True))
+    context = {
+        "months": months,
+        "granularity": granularity,
+        "granularities": _granularities(),
+        "growth": growth,
+        "chart": chart,
+        "rows": rows,
+        "any": any(growth.follows) or any(growth.unfollows),
+        "sums": (sum(growth.follows), sum(growth.unfollows), sum(growth.net)),
+    }
+    return render(request, "stats/followers.html", context)

@@ -21,9 +21,14 @@
       legend: { type: "scroll", top: 0 },
       grid: { left: 48, right: 16, top: 40, bottom: 32 },
       xAxis: { type: "category", data: spec.categories },
-      yAxis: { type: "value", name: spec.yName, minInterval: 1 },
+      yAxis: spec.yName2
+        ? [{ type: "value", name: spec.yName, minInterval: 1 }, { type: "value", name: spec.yName2, minInterval: 1 }]
+        : { type: "value", name: spec.yName, minInterval: 1 },
       series: spec.series.map(function (s) {
-        return { name: s.name, type: spec.kind, stack: s.stack, data: s.data, emphasis: { focus: "series" } };
+        return {
+          name: s.name, type: s.type || spec.kind, stack: s.stack, data: s.data,
+          yAxisIndex: s.axis || 0, emphasis: { focus: "series" }
+        };
       })
     };
   }
