@@ -149,7 +149,8 @@ class Control:
             return {"openid": patient.openid, "delivery": delivery.as_json()}
         if action == "popup":
             choices = {str(k): str(v) for k, v in dict(body["choices"]).items()}
-            delivery = await p.popup(account, openid, choices, int(body.get("popup_scene", 2)))
+            at = float(body["at"]) if body.get("at") is not None else None
+            delivery = await p.popup(account, openid, choices, int(body.get("popup_scene", 2)), at)
         elif action == "settings-reject":
             delivery = await p.settings_reject(account, openid, [str(t) for t in body["template_ids"]])
         elif action == "unfollow":

@@ -68,8 +68,15 @@ class Patients:
         self.world.grant(patient, "event")
         return await self._push(account, ScanEvent(**self._base(account, openid), msg_type="event", scene=scene))
 
-    async def popup(self, account: Account, openid: str, choices: dict[str, str], popup_scene: int) -> Delivery:
-        """The patient answers a subscribe popup (1 = H5 page, 2 = article) with accept/reject per template."""
+    async def popup(
+        self, account: Account, openid: str, choices: dict[str, str], popup_scene: int, at: float | None = None
+    ) -> Delivery:
+        """The patient answers a subscribe popup (1 = H5 page, 2 = article) with accept/reject per template.
+        `at` (seconds, not in the future) dates the answer in the past: a demo's or a test's history, pushed
+        with that CreateTime as WeChat would have pushed it then."""
+        now = self.world.clock.now()
+        if at is not None and not 0 < at <= now:
+            raise ApiError(47001, "data format error")
         patient = self._get(account, openid)
         templates = []
         for template_id in choices:
@@ -91,7 +98,7 @@ class Patients:
             elif status == "reject" and template.type == 3:
                 patient.long_term[template.pri_tmpl_id] = False
         event = SubscribePopupEvent(
-            **self._base(account, openid),
+            **(self._base(account, openid) | ({"create_time": int(at)} if at is not None else {})),
             msg_type="event",
             choices=tuple(SubscribeChoice(tid, status, popup_scene) for tid, status in choices.items()),
         )

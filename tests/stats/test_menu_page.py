@@ -48,9 +48,10 @@ def test_menu_use_across_a_rename_with_share_month_on_month_and_year_on_year(cli
     member(client, account, "viewer")
     page = client.get("/stats/menu/?from=2025-12&to=2025-12&by=day").content.decode()
     assert rows_of(page, "menu") == [
-        # item (former names), taps, share, people (Dec: oA, oC), month-on-month (1 → 3), year-on-year (2 → 3)
-        ["挂号 曾用名：预约挂号", "3", "75.0%", "2", "+200.0%", "+50.0%"],
-        ["门诊时间", "1", "25.0%", "1", "—", "—"],
+        # item (former names), taps, share, people (Dec: oA, oC), December's taps, against November (1 → 3)
+        # and December 2024 (2 → 3)
+        ["挂号 曾用名：预约挂号", "3", "75.0%", "2", "3", "+200.0%", "+50.0%"],
+        ["门诊时间", "1", "25.0%", "1", "1", "—", "—"],
     ]
     trend = rows_of(page, "menu-trend")
     assert len(trend) == 31 and trend[4] == ["2025-12-05", "1", "0"] and trend[19][:2] == ["2025-12-20", "1"]
@@ -59,8 +60,9 @@ def test_menu_use_across_a_rename_with_share_month_on_month_and_year_on_year(cli
     assert by_week[0][0] == "2025-12-01" and [r[0] for r in by_week][-1] == "2025-12-29" and len(by_week) == 5
     # Two months: people are counted per month and added (oA in November and in December).
     two = rows_of(client.get("/stats/menu/?from=2025-11&to=2025-12").content.decode(), "menu")
-    assert two[0][:4] == ["挂号 曾用名：预约挂号", "4", "80.0%", "3"]
-    assert two[0][5] == "+100.0%"  # Nov–Dec 2025 (4) against Nov–Dec 2024 (2)
+    assert two[0] == ["挂号 曾用名：预约挂号", "4", "80.0%", "3", "3", "+200.0%", "+50.0%"]
+    november = rows_of(client.get("/stats/menu/?from=2025-11&to=2025-11").content.decode(), "menu")
+    assert november == [["挂号 曾用名：预约挂号", "1", "100.0%", "1", "1", "—", "—"]]  # nothing in Oct 2025 or Nov 2024
     assert "data-empty" in client.get("/stats/menu/?from=2023-01&to=2023-02").content.decode()
     assert client.get("/stats/menu/?by=hour").status_code == 200  # an unknown granularity: by month
 

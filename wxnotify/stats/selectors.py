@@ -124,8 +124,9 @@ class MenuItemUse:
     taps: int
     people: int  # different people per month, added up over the months
     share: float  # of all taps in the period, percent
-    mom: float | None  # against the period just before, of the same length
-    yoy: float | None  # against the same months a year earlier
+    last_month: int  # taps in the range's last month
+    mom: float | None  # the last month against the month before it
+    yoy: float | None  # the last month against the same month a year earlier
 
 
 def _item_taps(account: OfficialAccount, months: MonthRange) -> dict[int | None, int]:
@@ -149,10 +150,13 @@ def item_names(item_ids: list[int]) -> dict[int, list[str]]:
 
 
 def menu_use(account: OfficialAccount, months: MonthRange) -> list[MenuItemUse]:
-    """A4: taps and people per menu item in `months`, their share, month-on-month and year-on-year."""
+    """A4: taps and people per menu item in `months` and their share; for the range's last month, its taps
+    against the month before (month-on-month) and the same month a year earlier (year-on-year)."""
     current = _item_taps(account, months)
-    before = _item_taps(account, shift(months, -len(months.months)))
-    year_before = _item_taps(account, shift(months, -12))
+    last = MonthRange(months.last, months.last)
+    this_month = _item_taps(account, last)
+    before = _item_taps(account, shift(last, -1))
+    year_before = _item_taps(account, shift(last, -12))
     people: dict[int | None, int] = {}
     rows = (
         MenuMonthly.objects.filter(account=account, month__gte=months.first, month__lte=months.last)
@@ -175,8 +179,9 @@ def menu_use(account: OfficialAccount, months: MonthRange) -> list[MenuItemUse]:
                 taps=taps,
                 people=people.get(item_id, 0),
                 share=round(taps * 100 / total, 1) if total else 0.0,
-                mom=change_pct(taps, before.get(item_id, 0)),
-                yoy=change_pct(taps, year_before.get(item_id, 0)),
+                last_month=this_month.get(item_id, 0),
+                mom=change_pct(this_month.get(item_id, 0), before.get(item_id, 0)),
+                yoy=change_pct(this_month.get(item_id, 0), year_before.get(item_id, 0)),
             )
         )
     return sorted(out, key=lambda use: (-use.taps, use.name))

@@ -74,6 +74,7 @@ def menu(request: HttpRequest) -> HttpResponse:
         "granularities": _granularities(),
         "uses": uses,
         "total": sum(use.taps for use in uses),
+        "last_month_total": sum(use.last_month for use in uses),
         "share_chart": share_chart,
         "trend_chart": trend_chart,
         "trend_rows": trend_rows,

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.models import Campaign
 from wxnotify.console.management.commands._demo_engagement import ensure_demo_engagement, taps_at
 from wxnotify.engagement.models import SecondMessage
+from wxnotify.stats import services as stats
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.validation import validate_fields
 
@@ -237,6 +239,26 @@ def sim_call(base: str, method: str, path: str, body: Any = None) -> Any:
         return json.loads(response.read())
 
 
+def subscription_history(sim: str, account: OfficialAccount, activities: list[Activity], openids: list[str]) -> int:
+    """Thirteen months of patients answering article popups (mostly accepting; more in the HPV vaccine's
+    spring and autumn), pushed by the simulator with their past CreateTime through the real callback."""
+    rng = random.Random(13)
+    now = int(time.time())
+    templates = list(dict.fromkeys(t.template_id for a in activities for t in a.templates.all()))
+    calls = []
+    for months_ago in range(13, -1, -1):
+        for rank, template_id in enumerate(templates):
+            season = 1.8 if (time.gmtime(now - months_ago * 30 * 86400).tm_mon in (3, 4, 9, 10) and rank == 0) else 1
+            for _ in range(int(rng.randrange(6, 16) * season / (1 + rank * 0.4))):
+                at = now - months_ago * 30 * 86400 - rng.randrange(30 * 86400)
+                status = "accept" if rng.random() < 0.85 else "reject"
+                body = {"choices": {template_id: status}, "popup_scene": 2, "at": max(at, now - 420 * 86400)}
+                calls.append((f"/_sim/accounts/{account.appid}/patients/{rng.choice(openids)}/popup", body))
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda call: sim_call(sim, "POST", *call), calls))
+    return len(calls)
+
+
 class Command(BaseCommand):
     help = "Run the demo: migrate, demo account and login, WeChat simulator, web app and worker, demo data."
 
@@ -325,6 +347,8 @@ class Command(BaseCommand):
         account.save(update_fields=["one_time_template_id"])
         call_command("sync_templates", account.appid, stdout=self.stdout)
         activities = ensure_demo_activities(account)
+        self.stdout.write("thirteen months of subscriptions from articles ...")
+        self.stdout.write(f"  {subscription_history(sim, account, activities, openids[400:])} popups answered")
         self.stdout.write("patients subscribing from articles ...")
         rng = random.Random(11)
         for activity in activities:
@@ -345,6 +369,8 @@ class Command(BaseCommand):
             sent = selectors.progress(sending)["sent"]
             self.stdout.write(f"  {sending.name}: {sending.get_state_display()}, {sent} sent")
         self.live_engagement(account, sim, unfollowers)
+        refreshed = stats.refresh()  # the worker does it every minute; the first open should not wait for it
+        self.stdout.write(f"statistics: {sum(refreshed.values())} days and months rolled up")
 
     def live_engagement(self, account: OfficialAccount, sim: str, unfollowers: list[str]) -> None:
         """Patients acting now, through the simulator: new follows (one from the HPV poster) get the welcome

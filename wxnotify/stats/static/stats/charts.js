@@ -10,16 +10,19 @@
         color: palette,
         animation: false,
         tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
-        legend: { type: "scroll", bottom: 0 },
-        series: [{ type: "pie", radius: ["35%", "65%"], data: spec.series, label: { formatter: "{b}\n{d}%" } }]
+        legend: { show: false },  // each slice is labelled; a legend would only repeat the names
+        series: [{
+          type: "pie", radius: ["30%", "58%"], data: spec.series,
+          label: { formatter: "{b}\n{d}%", overflow: "break", width: 96 }
+        }]
       };
     }
     return {
       color: palette,
       animation: false,
       tooltip: { trigger: "axis" },
-      legend: { type: "scroll", top: 0 },
-      grid: { left: 48, right: 16, top: 40, bottom: 32 },
+      legend: { type: "scroll", top: 0, left: 56, right: 16 },
+      grid: { left: 48, right: spec.yName2 ? 56 : 16, top: 64, bottom: 32 },
       xAxis: { type: "category", data: spec.categories },
       yAxis: spec.yName2
         ? [{ type: "value", name: spec.yName, minInterval: 1 }, { type: "value", name: spec.yName2, minInterval: 1 }]
