@@ -42,9 +42,24 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
             choices=choices,
         )
         assert deliver(live_server, ruikang, render_message(event)) == 200
+    recent = SubscribePopupEvent(
+        account_original_id=ruikang.original_id,
+        openid="oRecent",
+        create_time=int(datetime.now(ZoneInfo("Asia/Shanghai")).timestamp()),
+        msg_type="event",
+        choices=(SubscribeChoice("TPL_VACCINE", "accept", 2),),
+    )
+    assert deliver(live_server, ruikang, render_message(recent)) == 200
     services.refresh()
 
     login(page, live_server)
+    page.get_by_role("link", name="通知管理").click()
+    spark = page.locator(f'[data-spark="{vaccine.pk}"]')
+    expect(spark.locator("svg polyline")).to_have_count(1)
+    expect(spark).to_have_attribute("data-values", "0,0,0,0,0,0,0,0,0,0,0,1")
+    page.wait_for_timeout(5500)  # the rows are refreshed every 5 s: the lines are drawn again
+    expect(spark.locator("svg polyline")).to_have_count(1)
+    screenshot("templates-sparklines")
     page.get_by_role("link", name="订阅统计").click()
     expect(page.get_by_role("heading", name="订阅统计")).to_be_visible()
     page.locator('input[name="from"]').fill("2025-01")
@@ -56,7 +71,7 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
     rows = page.locator('[data-table="subscriptions"] tbody tr')
     expect(rows).to_have_count(12)
     expect(rows.first.locator("td").nth(1)).to_have_text("3")  # January: i = 0, 12, 24
-    expect(page.locator('[data-table="subscriptions"] tfoot th').nth(1)).to_have_text("30")
+    expect(page.locator('[data-table="subscriptions"] tfoot th').nth(1)).to_have_text("30")  # 2025 only
     screenshot("stats-subscriptions")
 
     page.locator('input[name="from"]').fill("2020-01")

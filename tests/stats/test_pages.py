@@ -80,3 +80,30 @@ def test_another_accounts_subscriptions_never_show(client, hospital, make_accoun
 def test_month_ranges(first, last, expected):
     months = selectors.month_range(first, last)
     assert (f"{months.first:%Y-%m}", f"{months.last:%Y-%m}", len(months.months)) == expected
+
+
+def test_recent_subscriptions_per_week_for_the_sparklines(client, hospital):  # noqa: F811
+    import time
+    from datetime import datetime
+
+    from tests.stats.test_rollups import BEIJING
+
+    account, v1, send, base = hospital
+    vaccine = make_template(account, template_id="TPL_VACCINE")
+    now = int(time.time())
+
+    def accept(openid, seconds_ago):
+        when = datetime.fromtimestamp(now - seconds_ago, BEIJING).strftime("%Y-%m-%dT%H:%M:%S")
+        send(SubscribePopupEvent(**base(openid, when), choices=(SubscribeChoice("TPL_VACCINE", "accept", 2),)))
+
+    accept("oA", 0)
+    accept("oB", 0)
+    accept("oC", 21 * 86400)  # three weeks ago: three slots earlier, whatever today's weekday
+    accept("oD", 200 * 86400)  # long ago: not in the last twelve weeks
+    services.refresh()
+    assert selectors.recent_subscriptions(account) == {vaccine.pk: [0] * 8 + [1, 0, 0, 2]}
+    member(client, account, "viewer")
+    answer = client.get("/stats/sparklines.json").json()
+    assert answer["weeks"] == 12 and answer["series"] == {str(vaccine.pk): [0] * 8 + [1, 0, 0, 2]}
+    page = client.get("/templates/").content.decode()
+    assert f'data-spark="{vaccine.pk}"' in page and 'data-sparklines="/stats/sparklines.json"' in page

@@ -279,3 +279,23 @@ def follower_growth(account: OfficialAccount, months: MonthRange, granularity: s
     ]
     labels = [bucket_label(b, granularity) for b in buckets]
     return FollowerGrowth(labels, follows, unfollows, net, total, scenes)
+
+
+SPARK_WEEKS = 12
+
+
+def recent_subscriptions(account: OfficialAccount, *, weeks: int = SPARK_WEEKS) -> dict[int, list[int]]:
+    """A1: accepts per template in each of the last `weeks` weeks (Monday to Sunday, this week last)."""
+    today = timezone.localdate()
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    rows = (
+        SubscriptionDaily.objects.filter(account=account, day__gte=first)
+        .values("template_id", "day")
+        .annotate(accepts=Sum("accepts"))
+        .order_by()
+    )
+    series: dict[int, list[int]] = {}
+    for row in rows:
+        week = (row["day"] - first).days // 7
+        series.setdefault(row["template_id"], [0] * weeks)[week] += row["accepts"]
+    return series

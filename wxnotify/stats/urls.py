@@ -7,4 +7,5 @@ urlpatterns = [
     path("subscriptions/", views.subscriptions, name="subscriptions"),
     path("menu/", views.menu, name="menu"),
     path("followers/", views.followers, name="followers"),
+    path("sparklines.json", views.sparklines, name="sparklines"),
 ]

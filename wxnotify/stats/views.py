@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -111,3 +111,16 @@ def followers(request: HttpRequest) -> HttpResponse:
         "sums": (sum(growth.follows), sum(growth.unfollows), sum(growth.net)),
     }
     return render(request, "stats/followers.html", context)
+
+
+@account_required()
+def sparklines(request: HttpRequest) -> JsonResponse:
+    """A1: the notification list's sparklines (drawn by static/stats/sparklines.js)."""
+    series = selectors.recent_subscriptions(request.account)  # type: ignore[attr-defined]
+    return JsonResponse(
+        {
+            "weeks": selectors.SPARK_WEEKS,
+            "label": _("最近 %(weeks)d 周每周新增订阅") % {"weeks": selectors.SPARK_WEEKS},
+            "series": {str(template_id): counts for template_id, counts in series.items()},
+        }
+    )
