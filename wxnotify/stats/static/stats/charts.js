@@ -13,7 +13,9 @@
         legend: { show: false },  // each slice is labelled; a legend would only repeat the names
         series: [{
           type: "pie", radius: ["30%", "58%"], data: spec.series,
-          label: { formatter: "{b}\n{d}%", overflow: "break", width: 96 }
+          // Labels aligned to the card's edges, never cut off by it.
+          label: { formatter: "{b}\n{d}%", alignTo: "edge", edgeDistance: 8, overflow: "break", width: 96 },
+          labelLine: { length: 12, length2: 0 }
         }]
       };
     }
