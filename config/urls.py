@@ -5,5 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("wechat/", include("wxnotify.callbacks.urls")),
     path("s/", include("wxnotify.subscriptions.public_urls")),
+    path("r/", include("wxnotify.campaigns.public_urls")),
     path("", include("wxnotify.console.urls")),
 ]

@@ -147,6 +147,9 @@ class Control:
         if action == "follow":
             patient, delivery = await p.follow(account, None if openid == "new" else openid, body.get("scene"))
             return {"openid": patient.openid, "delivery": delivery.as_json()}
+        if action == "open":
+            msgid = body.get("msgid") if isinstance(body, dict) else None
+            return await p.open_notification(account, openid, int(msgid) if msgid is not None else None)
         if action == "popup":
             choices = {str(k): str(v) for k, v in dict(body["choices"]).items()}
             at = float(body["at"]) if body.get("at") is not None else None

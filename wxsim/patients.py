@@ -119,6 +119,18 @@ class Patients:
         )
         return await self._push(account, event)
 
+    async def open_notification(self, account: Account, openid: str, msgid: int | None = None) -> dict[str, Any]:
+        """The patient taps a notification's 查看详情 (the newest with a web page, or the one with `msgid`): its
+        page is opened as WeChat's browser would, without following a redirect, so the caller sees where to."""
+        patient = self._get(account, openid)
+        shown = [r for r in patient.inbox if r.content.get("page") and (msgid is None or r.msgid == msgid)]
+        if not shown:
+            raise ApiError(40003, "no notification with a web page")
+        page = str(shown[-1].content["page"])
+        async with self.deliverer._client().get(page, allow_redirects=False) as response:
+            await response.read()
+            return {"page": page, "status": response.status, "location": response.headers.get("Location", "")}
+
     async def click(self, account: Account, openid: str, key: str) -> Delivery:
         self.world.grant(self._get(account, openid), "event")
         return await self._push(account, MenuClickEvent(**self._base(account, openid), msg_type="event", key=key))

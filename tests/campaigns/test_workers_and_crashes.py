@@ -94,7 +94,9 @@ def test_kill_minus_nine_mid_campaign_loses_nothing_and_duplicates_nothing(sendi
     time.sleep(0.5)
     progress = selectors.progress(c)
     assert progress["pending"] == progress["claimed"] == progress["sending"] == 0  # every recipient has a final state
-    assert progress["unknown"] <= CONCURRENCY + 2 * (CONCURRENCY // 4)  # what the killed worker had in flight
+    # What the killed worker had started (ARCHITECTURE: concurrency + two start chunks of the concurrency);
+    # those WeChat delivered were settled by its reports.
+    assert progress["unknown"] <= CONCURRENCY + 2 * CONCURRENCY
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["more_than_once"] == []  # duplicates: 0
     assert received["total"] == progress["sent"]  # every delivery WeChat made is known as sent

@@ -222,6 +222,26 @@ class Action(models.TextChoices):
     REVIVE = "revive", _("无进程在发送，已自动唤醒")
 
 
+class Click(models.Model):
+    """A recipient tapped the notification's web link (our signed redirect, `clicks.py`): every tap counts,
+    each person once per send through `delivery`."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="clicks")
+    delivery = models.ForeignKey("Delivery", on_delete=models.CASCADE, related_name="clicks")
+    openid = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "at"], name="clicks_by_campaign"),
+            models.Index(fields=["account", "at"], name="clicks_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.openid} tapped {self.campaign_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
 class AuditEntry(models.Model):
     """Every send, approval, pause, resume and cancel (P2): who, what, when; automatic ones have no user."""
 

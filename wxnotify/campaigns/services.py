@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 
 from wechat.messages import SubscribeSentEvent
 from wxnotify.accounts.models import OfficialAccount
-from wxnotify.campaigns import lifecycle, selectors, tally
+from wxnotify.campaigns import clicks, lifecycle, selectors, tally
 from wxnotify.campaigns import queue as work_queue
 from wxnotify.campaigns.lifecycle import CampaignError
-from wxnotify.campaigns.models import Action, Campaign, Delivery, Previewer
+from wxnotify.campaigns.models import Action, Campaign, Click, Delivery, Previewer
 from wxnotify.campaigns.selectors import NOT_FINISHED, audience, content_errors, needs_reapproval
 from wxnotify.campaigns.sending.django_store import expire_leases, patiently
 from wxnotify.subscriptions.models import Template
@@ -330,6 +330,35 @@ def reschedule(campaign: Campaign) -> None:
     if at is not None and at != campaign.scheduled_at:
         lifecycle.transition(campaign, Action.RESCHEDULE, user=None, detail={"at": at.isoformat()}, scheduled_at=at)
         campaign.scheduled_at = at
+
+
+def record_click(*, code: str) -> str | None:
+    """A recipient tapped their notification's link: count the tap and answer where to send them — the web
+    page the send went out with, from the campaign, never from the request. None (nothing counted) for a code
+    we did not sign or whose delivery is gone."""
+    delivery_id = clicks.delivery_of(code)
+    if delivery_id is None:
+        return None
+    delivery = (
+        Delivery.objects.filter(pk=delivery_id)
+        .select_related("campaign")
+        .only("id", "openid", "campaign__id", "campaign__account_id", "campaign__approved_snapshot", "campaign__page")
+        .first()
+    )
+    if delivery is None:
+        return None
+    campaign = delivery.campaign
+    target = str((campaign.approved_snapshot or {}).get("page") or campaign.page or "")
+    if not target:
+        return None  # a send without a web page never handed out this link
+    Click.objects.create(
+        account_id=campaign.account_id,
+        campaign=campaign,
+        delivery_id=delivery.pk,
+        openid=delivery.openid,
+        at=timezone.now(),
+    )
+    return target
 
 
 def record_delivery_reports(*, account: OfficialAccount, event: SubscribeSentEvent) -> None:

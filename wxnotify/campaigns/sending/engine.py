@@ -205,7 +205,9 @@ class _Run:
             if self.stop.is_set():
                 self.answer(Result(job.delivery_id, job.openid, Outcome.RELEASED, attempts=job.attempts))
                 continue
-            answer = await self.messenger.send(job.openid, self.plan.content, scene=job.scene)
+            answer = await self.messenger.send(
+                job.openid, self.plan.content, scene=job.scene, delivery_id=job.delivery_id
+            )
             result = Result(
                 job.delivery_id,
                 job.openid,

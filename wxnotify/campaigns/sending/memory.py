@@ -207,7 +207,9 @@ class ScriptedMessenger:
     max_in_flight: int = 0
     scenes: list[int | None] = field(default_factory=list)
 
-    async def send(self, openid: str, content: Content, *, scene: int | None = None) -> SendAnswer:
+    async def send(
+        self, openid: str, content: Content, *, scene: int | None = None, delivery_id: int | None = None
+    ) -> SendAnswer:
         self.calls += 1
         n = self.calls
         self.in_flight += 1

@@ -174,7 +174,11 @@ class DeliveryStore(Protocol):
 
 
 class Messenger(Protocol):
-    async def send(self, openid: str, content: Content, *, scene: int | None = None) -> SendAnswer: ...
+    async def send(
+        self, openid: str, content: Content, *, scene: int | None = None, delivery_id: int | None = None
+    ) -> SendAnswer:
+        """`delivery_id` lets the messenger make the recipient's own link (click tracking)."""
+        ...
 
 
 class RateLimiter(Protocol):

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.accounts.wechat import account_api
+from wxnotify.campaigns.clicks import tracked_link
 from wxnotify.campaigns.models import Campaign
 from wxnotify.campaigns.sending.django_store import DjangoStore
 from wxnotify.campaigns.sending.engine import Engine, EngineConfig, RunReport
@@ -44,7 +45,8 @@ async def run_campaign(campaign_id: int, *, worker: str | None = None, config: E
         async with account_api(campaign.account, connections=config.concurrency) as api:
             store = DjangoStore(campaign_id, worker or worker_name())
             try:
-                engine = Engine(store, WeChatMessenger(api.client), limiter_for(campaign.account, redis), config)
+                messenger = WeChatMessenger(api.client, link_for=tracked_link)
+                engine = Engine(store, messenger, limiter_for(campaign.account, redis), config)
                 return await engine.run()
             finally:
                 await store.close()

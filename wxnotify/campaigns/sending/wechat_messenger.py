@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from wechat.client import WeChatClient
 from wechat.errors import ErrorClass, WeChatAPIError, WeChatTransportError
 from wxnotify.campaigns.sending.ports import Content, Outcome, SendAnswer
@@ -18,10 +21,18 @@ CLASS_OUTCOMES = {
 
 
 class WeChatMessenger:
-    def __init__(self, client: WeChatClient) -> None:
-        self.client = client
+    """`link_for(delivery_id, page)` gives the recipient's own link to a web page (a tracked redirect);
+    without it everyone gets the page itself."""
 
-    async def send(self, openid: str, content: Content, *, scene: int | None = None) -> SendAnswer:
+    def __init__(self, client: WeChatClient, *, link_for: Callable[[int, str], str] | None = None) -> None:
+        self.client = client
+        self.link_for = link_for
+
+    async def send(
+        self, openid: str, content: Content, *, scene: int | None = None, delivery_id: int | None = None
+    ) -> SendAnswer:
+        if self.link_for is not None and content.page and delivery_id is not None:
+            content = replace(content, page=self.link_for(delivery_id, content.page))
         try:
             if content.one_time_title is not None:  # the older one-time message: no msgid, no sent event
                 await self.client.send_one_time_subscribe(
