@@ -81,7 +81,7 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
     screenshot("stats-subscriptions-empty")
 
 
-def open_as_viewer(page, live_server, account, link: str, first: str, last: str) -> None:
+def open_as_viewer(page, live_server, account, link: str, first: str = "", last: str = "") -> None:
     """Log in as a viewer of `account`, follow the navigation link, pick the months."""
     from django.contrib.auth import get_user_model
 
@@ -94,8 +94,9 @@ def open_as_viewer(page, live_server, account, link: str, first: str, last: str)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.get_by_role("link", name=link).click()
-    page.locator('input[name="from"]').fill(first)
-    page.locator('input[name="to"]').fill(last)
+    if first:
+        page.locator('input[name="from"]').fill(first)
+        page.locator('input[name="to"]').fill(last)
 
 
 @pytest.fixture
@@ -184,3 +185,27 @@ def test_follower_growth_chart(page, live_server, menu_hospital, screenshot):
     last = page.locator('[data-table="followers"] tbody tr').last
     expect(last.locator("td").last).to_have_text(str(sum(m % 5 + 2 for m in range(1, 13)) - 4))
     screenshot("stats-followers")
+
+
+def test_a_notifications_funnel_and_taps(page, live_server, sending, settings, screenshot):
+    from tests.campaigns.test_sending_on_wxsim import run_engines
+    from wxnotify.campaigns import services as campaigns
+
+    settings.WXNOTIFY_PUBLIC_URL = live_server.url
+    account, sim, template, subscribers, campaign = sending
+    openids = subscribers(40, product_only=5)
+    c = campaign(page="https://www.example-hospital.cn/hpv")
+    campaigns.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 1)
+    sim.drain()
+    for openid in openids[:12] + openids[:3]:
+        sim.post(f"/_sim/accounts/{account.appid}/patients/{openid}/open", {})
+    services.refresh()
+    open_as_viewer(page, live_server, account, "通知效果")
+    page.get_by_role("link", name=c.name).click()
+    for name in ("funnel-chart", "taps-chart"):
+        chart = page.locator(f'[data-chart="{name}"]')
+        expect(chart).to_have_attribute("data-drawn", "true")
+        expect(chart.locator("canvas")).to_have_count(1)
+    expect(page.locator('[data-table="funnel"] tbody tr').nth(3).locator("td").nth(1)).to_have_text("12")
+    screenshot("stats-notification")

@@ -16,9 +16,9 @@ from wxnotify.stats import services
 def rows_of(html: str, table: str) -> list[list[str]]:
     body = html.split(f'data-table="{table}"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return [
-        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         for row in body.split("</tr>")
-        if "<td>" in row
+        if "<td" in row
     ]
 
 

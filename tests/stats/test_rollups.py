@@ -94,7 +94,7 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
         SubscribePopupEvent(**base("oB", "2026-01-02T09:00:00"), choices=(SubscribeChoice("TPL_VACCINE", "reject", 2),))
     )
 
-    assert services.refresh() == {"subscriptions": 2, "menu": 2, "menu_month": 2, "follows": 1}
+    assert services.refresh() == {"subscriptions": 2, "menu": 2, "menu_month": 2, "follows": 1, "clicks": 0}
     a, hours = account.pk, v1.items.get(name="门诊时间").item_id
     expected = {
         "subscriptions": sorted(
@@ -132,7 +132,13 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
     expected["menu"][0] = (a, date(2025, 12, 31), book, v1.pk, 2, 2)
     expected["menu_month"][0] = (a, date(2025, 12, 1), book, 2, 2)
     assert snapshot() == expected
-    assert services.refresh() == {"subscriptions": 0, "menu": 0, "menu_month": 0, "follows": 0}  # nothing new: no work
+    assert services.refresh() == {
+        "subscriptions": 0,
+        "menu": 0,
+        "menu_month": 0,
+        "follows": 0,
+        "clicks": 0,
+    }  # nothing new: no work
     assert snapshot() == expected
 
     refreshed = snapshot()

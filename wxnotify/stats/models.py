@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from wxnotify.accounts.models import OfficialAccount
+from wxnotify.campaigns.models import Campaign
 from wxnotify.engagement.models import MenuItem, MenuVersion
 from wxnotify.subscriptions.models import Activity, Template
 
@@ -67,6 +68,17 @@ class MenuMonthly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} item {self.item_id}: {self.taps} taps, {self.people} people"
+
+
+class ClickDaily(Daily):
+    """Taps on one send's link on one day, and how many different recipients tapped that day."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    taps = models.PositiveIntegerField(default=0)
+    people = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} campaign {self.campaign_id}: {self.taps} taps"
 
 
 class FollowDaily(Daily):

@@ -14,9 +14,10 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from wxnotify.campaigns.models import Click
 from wxnotify.engagement.models import MenuTap
 from wxnotify.followers.models import FollowerChange
-from wxnotify.stats.models import FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
+from wxnotify.stats.models import ClickDaily, FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
 from wxnotify.subscriptions.models import SubscriptionEvent
 
 ACCEPT = SubscriptionEvent.Kind.ACCEPT
@@ -56,26 +57,31 @@ def subscriptions_day(account_id: int, day: date) -> list[SubscriptionDaily]:
     return [SubscriptionDaily(account_id=account_id, day=day, **row) for row in rows]
 
 
-def menu_day(account_id: int, day: date) -> list[MenuDaily]:
-    start, end = day_bounds(day)
+def _taps(model: Any, account_id: int, bounds: tuple[datetime, datetime], by: list[str], person: str) -> list[dict]:
+    """Taps (rows) and different people (`person`) in `bounds`, grouped by `by`."""
     rows = (
-        MenuTap.objects.filter(account_id=account_id, at__gte=start, at__lt=end)
-        .values("item_id", "version_id")
-        .annotate(taps=Count("id"), people=Count("openid", distinct=True))
+        model.objects.filter(account_id=account_id, at__gte=bounds[0], at__lt=bounds[1])
+        .values(*by)
+        .annotate(taps=Count("id"), people=Count(person, distinct=True))
         .order_by()
     )
+    return list(rows)
+
+
+def menu_day(account_id: int, day: date) -> list[MenuDaily]:
+    rows = _taps(MenuTap, account_id, day_bounds(day), ["item_id", "version_id"], "openid")
     return [MenuDaily(account_id=account_id, day=day, **row) for row in rows]
 
 
 def menu_month(account_id: int, month: date) -> list[MenuMonthly]:
-    start, end = month_bounds(month)
-    rows = (
-        MenuTap.objects.filter(account_id=account_id, at__gte=start, at__lt=end)
-        .values("item_id")
-        .annotate(taps=Count("id"), people=Count("openid", distinct=True))
-        .order_by()
-    )
+    rows = _taps(MenuTap, account_id, month_bounds(month), ["item_id"], "openid")
     return [MenuMonthly(account_id=account_id, month=month, **row) for row in rows]
+
+
+def clicks_day(account_id: int, day: date) -> list[ClickDaily]:
+    # A person is a delivery: the same patient in two sends is two recipients.
+    rows = _taps(Click, account_id, day_bounds(day), ["campaign_id"], "delivery_id")
+    return [ClickDaily(account_id=account_id, day=day, **row) for row in rows]
 
 
 FOLLOWS = [FollowerChange.Kind.FOLLOW]
@@ -119,4 +125,5 @@ SOURCES = (
     Source("menu", MenuTap, "at", MenuDaily, menu_day),
     Source("menu_month", MenuTap, "at", MenuMonthly, menu_month, period="month"),
     Source("follows", FollowerChange, "occurred_at", FollowDaily, follows_day),
+    Source("clicks", Click, "at", ClickDaily, clicks_day),
 )

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wxnotify.accounts.models import OfficialAccount
+from wxnotify.campaigns.models import Campaign, Click, Delivery, DeliveryTally
+from wxnotify.campaigns.reasons import explain
 from wxnotify.engagement.models import MenuVersionItem
 from wxnotify.followers.models import Follower
-from wxnotify.stats.models import FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
+from wxnotify.stats.models import ClickDaily, FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
 from wxnotify.subscriptions.models import Template
 
 MAX_MONTHS = 60
@@ -299,3 +301,98 @@ def recent_subscriptions(account: OfficialAccount, *, weeks: int = SPARK_WEEKS) 
         week = (row["day"] - first).days // 7
         series.setdefault(row["template_id"], [0] * weeks)[week] += row["accepts"]
     return series
+
+
+@dataclass(frozen=True)
+class SendFunnel:
+    """A3: one send from its audience to the people who tapped, every person accounted for."""
+
+    campaign: Campaign
+    target: int  # the audience materialised when it started
+    sent: int  # WeChat accepted the request
+    delivered: int  # WeChat's delivery report confirmed it
+    tapped: int  # different recipients who tapped the link
+    taps: int
+    failed: int
+    skipped: int
+    unknown: int
+    trackable: bool  # a web page (a mini-program cannot be tracked)
+
+    @property
+    def tap_rate(self) -> float | None:
+        """Of those it reached (delivered if WeChat reported, else sent), the share who tapped."""
+        reached = self.delivered or self.sent
+        return round(self.tapped * 100 / reached, 1) if reached and self.trackable else None
+
+
+def sends(account: OfficialAccount, template_id: int | None = None) -> QuerySet[Campaign]:
+    """Sends that went out (previews are staff checks, not patients), newest first."""
+    started = Campaign.objects.filter(account=account, started_at__isnull=False).exclude(
+        audience=Campaign.Audience.PREVIEWERS
+    )
+    if template_id is not None:
+        started = started.filter(template_id=template_id)
+    return started.select_related("template").order_by("-started_at", "-id")
+
+
+def funnels(campaigns: list[Campaign]) -> list[SendFunnel]:
+    ids = [c.pk for c in campaigns]
+    tallies: dict[int, dict[str, int]] = {}
+    for campaign_id, state, n in DeliveryTally.objects.filter(campaign_id__in=ids).values_list(
+        "campaign_id", "state", "n"
+    ):
+        tallies.setdefault(campaign_id, {})[state] = n
+    delivered = dict(
+        Delivery.objects.filter(campaign_id__in=ids, confirmed_at__isnull=False)
+        .values("campaign_id")
+        .annotate(n=Count("id"))
+        .values_list("campaign_id", "n")
+    )
+    clicked = {
+        row["campaign_id"]: (row["people"], row["taps"])
+        for row in Click.objects.filter(campaign_id__in=ids)
+        .values("campaign_id")
+        .annotate(people=Count("delivery_id", distinct=True), taps=Count("id"))
+    }
+    out = []
+    for c in campaigns:
+        counts = tallies.get(c.pk, {})
+        snapshot = c.approved_snapshot or c.snapshot()
+        people, taps = clicked.get(c.pk, (0, 0))
+        out.append(
+            SendFunnel(
+                campaign=c,
+                target=sum(counts.values()),
+                sent=counts.get("sent", 0),
+                delivered=delivered.get(c.pk, 0),
+                tapped=people,
+                taps=taps,
+                failed=counts.get("failed", 0),
+                skipped=counts.get("skipped", 0),
+                unknown=counts.get("unknown", 0),
+                trackable=bool(snapshot.get("page")),
+            )
+        )
+    return out
+
+
+def failure_reasons(campaign: Campaign) -> list[tuple[int | None, str, str, int]]:
+    """Why people did not get it: (errcode, reason, what to do, how many), most frequent first."""
+    rows = (
+        Delivery.objects.filter(campaign=campaign, state__in=["failed", "skipped", "unknown"])
+        .values("state", "errcode")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    return [(row["errcode"], *explain(row["errcode"], row["state"]), row["n"]) for row in rows]
+
+
+def taps_over_time(campaign: Campaign) -> tuple[list[str], list[int]]:
+    """Taps per day from the send's start to its last tap (the daily rollup)."""
+    rows = list(ClickDaily.objects.filter(campaign=campaign).values("day").annotate(taps=Sum("taps")).order_by("day"))
+    if not rows:
+        return [], []
+    by_day = {row["day"]: row["taps"] for row in rows}
+    first = min(timezone.localdate(campaign.started_at), rows[0]["day"]) if campaign.started_at else rows[0]["day"]
+    days = [first + timedelta(days=i) for i in range((rows[-1]["day"] - first).days + 1)]
+    return [f"{d:%m-%d}" for d in days], [by_day.get(d, 0) for d in days]

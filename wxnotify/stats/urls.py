@@ -8,4 +8,6 @@ urlpatterns = [
     path("menu/", views.menu, name="menu"),
     path("followers/", views.followers, name="followers"),
     path("sparklines.json", views.sparklines, name="sparklines"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/", views.notification, name="notification"),
 ]

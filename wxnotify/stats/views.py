@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from wxnotify.accounts.access import account_required
-from wxnotify.console.params import as_text
+from wxnotify.campaigns.models import Campaign
+from wxnotify.console.paging import keyset_page
+from wxnotify.console.params import as_int, as_text
 from wxnotify.stats import selectors
+from wxnotify.subscriptions.models import Template
 
 
 def _months(request: HttpRequest) -> selectors.MonthRange:
@@ -124,3 +127,64 @@ def sparklines(request: HttpRequest) -> JsonResponse:
             "series": {str(template_id): counts for template_id, counts in series.items()},
         }
     )
+
+
+@account_required()
+def notifications(request: HttpRequest) -> HttpResponse:
+    """A3: every send's funnel side by side (one template's sends, or all)."""
+    account = request.account  # type: ignore[attr-defined]
+    templates = list(Template.objects.filter(account=account).order_by("title"))
+    chosen = as_int(request.GET.get("template"))
+    template = next((t for t in templates if t.pk == chosen), None)
+    page = keyset_page(request, selectors.sends(account, template.pk if template else None), size=20)
+    rows = selectors.funnels(list(page.rows))
+    chart = {
+        "kind": "bar",
+        "categories": [f"{f.campaign.name} · {f.campaign.started_at:%m-%d}" for f in rows][::-1],
+        "yName": _("人数"),
+        "series": [
+            {"name": _("目标人数"), "data": [f.target for f in rows][::-1]},
+            {"name": _("已发送"), "data": [f.sent for f in rows][::-1]},
+            {"name": _("已送达"), "data": [f.delivered for f in rows][::-1]},
+            {"name": _("点击人数"), "data": [f.tapped for f in rows][::-1]},
+        ],
+    }
+    context = {"templates": templates, "template": template, "page": page, "rows": rows, "chart": chart}
+    return render(request, "stats/notifications.html", context)
+
+
+@account_required()
+def notification(request: HttpRequest, pk: int) -> HttpResponse:
+    """A3: one send — target → sent → delivered → tapped, why the others did not get it, taps over time."""
+    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    (funnel,) = selectors.funnels([campaign])
+    reasons = selectors.failure_reasons(campaign)
+    days, taps = selectors.taps_over_time(campaign)
+    steps = [
+        (_("目标人数"), funnel.target),
+        (_("已发送"), funnel.sent),
+        (_("已送达"), funnel.delivered),
+        (_("点击人数"), funnel.tapped),
+    ]
+    funnel_chart = {
+        "kind": "bar",
+        "categories": [label for label, _n in steps],
+        "yName": _("人数"),
+        "series": [{"name": _("人数"), "data": [n for _label, n in steps]}],
+    }
+    taps_chart = {
+        "kind": "line",
+        "categories": days,
+        "yName": _("点击次数"),
+        "series": [{"name": _("点击"), "data": taps}],
+    }
+    context = {
+        "campaign": campaign,
+        "funnel": funnel,
+        "steps": steps,
+        "reasons": reasons,
+        "funnel_chart": funnel_chart,
+        "taps_chart": taps_chart,
+        "tap_rows": list(zip(days, taps, strict=True)),
+    }
+    return render(request, "stats/notification.html", context)
