@@ -1,5 +1,6 @@
 """The statistics pages in Chromium (zh-CN): the chart draws on a canvas beside its table, with no console error."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -209,3 +210,24 @@ def test_a_notifications_funnel_and_taps(page, live_server, sending, settings, s
         expect(chart.locator("canvas")).to_have_count(1)
     expect(page.locator('[data-table="funnel"] tbody tr').nth(3).locator("td").nth(1)).to_have_text("12")
     screenshot("stats-notification")
+
+
+def test_the_monthly_report_prints_cleanly(page, live_server, menu_hospital, screenshot):
+    from wechat.messages import FollowEvent
+
+    account, send, base = menu_hospital
+    for i in range(6):
+        send(
+            MenuClickEvent(**base(f"o{i}", f"2025-11-{1 + i:02d}T10:00:00"), key="MENU_BOOK" if i % 2 else "MENU_HOURS")
+        )
+        send(FollowEvent(**base(f"f{i}", f"2025-11-{10 + i:02d}T10:00:00"), scene="hpv_poster" if i % 3 else None))
+    services.refresh()
+    open_as_viewer(page, live_server, account, "月度报告")
+    page.locator('input[name="month"]').fill("2025-11")
+    page.get_by_role("button", name="查看").click()
+    expect(page.get_by_role("heading", name=re.compile("2025年11月 月度报告"))).to_be_visible()
+    expect(page.locator('[data-table="report-5"] tbody tr')).to_have_count(2)
+    screenshot("stats-report")
+    page.emulate_media(media="print")
+    expect(page.locator("nav.side")).to_be_hidden()
+    screenshot("stats-report-print")

@@ -78,3 +78,26 @@ def test_the_statistics_pages_speak_english_when_asked(client, hospital):  # noq
     assert "菜单统计" not in menu
     subscriptions = client.get("/stats/subscriptions/").content.decode()
     assert "Nobody subscribed in this period" in subscriptions
+
+
+def test_the_menu_table_exports_as_csv_and_excel(client, hospital):  # noqa: F811
+    import csv
+    import io
+
+    import openpyxl
+
+    account, v1, send, base = hospital
+    send(MenuClickEvent(**base("oA", "2026-01-05T10:00:00"), key="MENU_BOOK"))
+    send(MenuClickEvent(**base("oB", "2026-01-06T10:00:00"), key="MENU_BOOK"))
+    send(MenuClickEvent(**base("oB", "2026-01-07T10:00:00"), key="MENU_HOURS"))
+    services.refresh()
+    member(client, account, "viewer")
+    page = client.get("/stats/menu/?from=2026-01&to=2026-01").content.decode()
+    assert 'data-export="csv"' in page and "from=2026-01&amp;to=2026-01&amp;format=xlsx" in page
+    text = b"".join(client.get("/stats/menu/?from=2026-01&to=2026-01&format=csv").streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:5] == ["菜单项", "曾用名", "点击次数", "占比（%）", "人数（按月去重）"]
+    assert rows[1] == ["预约挂号", "", "2", "66.7", "2", "2", "—", "—"] and rows[2][:3] == ["门诊时间", "", "1"]
+    response = client.get("/stats/menu/?from=2026-01&to=2026-01&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    assert [c.value for c in sheet[2]][:5] == ["预约挂号", "", 2, 66.7, 2]

@@ -40,6 +40,11 @@ class MonthRange:
         return date(self.last.year + (self.last.month == 12), self.last.month % 12 + 1, 1)
 
 
+def local(moment: datetime) -> datetime:
+    """A stored time in the console's time zone."""
+    return timezone.localtime(moment)
+
+
 def _month(text: str) -> date | None:
     try:
         year, month = (int(part) for part in text.split("-"))
@@ -396,3 +401,38 @@ def taps_over_time(campaign: Campaign) -> tuple[list[str], list[int]]:
     first = min(timezone.localdate(campaign.started_at), rows[0]["day"]) if campaign.started_at else rows[0]["day"]
     days = [first + timedelta(days=i) for i in range((rows[-1]["day"] - first).days + 1)]
     return [f"{d:%m-%d}" for d in days], [by_day.get(d, 0) for d in days]
+
+
+def subscriptions_by_activity(account: OfficialAccount, months: MonthRange) -> list[tuple[str, str, int, int]]:
+    """Accepts and first-time subscribers per (template, activity that brought them), most first."""
+    rows = (
+        SubscriptionDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end)
+        .values("template__title", "activity__title")
+        .annotate(accepts=Sum("accepts"), first_time=Sum("first_time"))
+        .filter(accepts__gt=0)
+        .order_by("-accepts", "template__title")
+    )
+    return [
+        (r["template__title"], r["activity__title"] or _("（未归属到活动）"), r["accepts"], r["first_time"])
+        for r in rows
+    ]
+
+
+def sends_in(account: OfficialAccount, months: MonthRange) -> list[Campaign]:
+    """The sends that started in `months` (the console's time zone), oldest first."""
+    start, end = (
+        datetime.combine(d, datetime.min.time(), tzinfo=timezone.get_default_timezone())
+        for d in (months.first, months.end)
+    )
+    return list(sends(account).filter(started_at__gte=start, started_at__lt=end).order_by("started_at", "id"))
+
+
+def failure_reasons_of(campaigns: list[Campaign]) -> list[tuple[int | None, str, str, int]]:
+    """Why people did not get these sends, added up over them."""
+    rows = (
+        Delivery.objects.filter(campaign__in=campaigns, state__in=["failed", "skipped", "unknown"])
+        .values("state", "errcode")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    return [(row["errcode"], *explain(row["errcode"], row["state"]), row["n"]) for row in rows]

@@ -9,5 +9,6 @@ urlpatterns = [
     path("followers/", views.followers, name="followers"),
     path("sparklines.json", views.sparklines, name="sparklines"),
     path("notifications/", views.notifications, name="notifications"),
+    path("report/", views.report, name="report"),
     path("notifications/<int:pk>/", views.notification, name="notification"),
 ]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from wxnotify.accounts.access import account_required
 from wxnotify.campaigns.models import Campaign
+from wxnotify.console.exports import table_response, xlsx_response
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_int, as_text
-from wxnotify.stats import selectors
+from wxnotify.stats import selectors, tables
 from wxnotify.subscriptions.models import Template
 
 
@@ -24,15 +26,25 @@ def _granularity(request: HttpRequest) -> str:
     return value if value in selectors.GRANULARITIES else "month"
 
 
+def _export(request: HttpRequest, table: tables.Table, name: str) -> HttpResponseBase | None:
+    """The page's table as CSV or Excel when asked (?format=csv / xlsx), else None."""
+    if request.GET.get("format") not in ("csv", "xlsx"):
+        return None
+    _title, header, rows = table
+    return table_response(request, name, header, rows)
+
+
 def _granularities() -> list[tuple[str, str]]:
     return [("day", _("按日")), ("week", _("按周")), ("month", _("按月"))]
 
 
 @account_required()
-def subscriptions(request: HttpRequest) -> HttpResponse:
+def subscriptions(request: HttpRequest) -> HttpResponseBase:
     """A2: new subscriptions per month per template."""
     months = _months(request)
     series = selectors.subscriptions_by_month(request.account, months)  # type: ignore[attr-defined]
+    if exported := _export(request, tables.subscriptions(months, series), "subscriptions"):
+        return exported
     labels = [f"{m:%Y-%m}" for m in months.months]
     chart = {
         "kind": "bar",
@@ -55,12 +67,14 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def menu(request: HttpRequest) -> HttpResponse:
+def menu(request: HttpRequest) -> HttpResponseBase:
     """A4: custom-menu taps per item (across renames), share, trend, month-on-month and year-on-year."""
     account = request.account  # type: ignore[attr-defined]
     months = _months(request)
     granularity = _granularity(request)
     uses = selectors.menu_use(account, months)
+    if exported := _export(request, tables.menu(months, uses), "menu"):
+        return exported
     labels, trend = selectors.menu_trend(account, months, granularity)
     names = {use.item_id: use.name for use in uses}
     share_chart = {"kind": "pie", "series": [{"name": use.name, "value": use.taps} for use in uses]}
@@ -86,11 +100,15 @@ def menu(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def followers(request: HttpRequest) -> HttpResponse:
+def followers(request: HttpRequest) -> HttpResponseBase:
     """A5: follows, unfollows, net and total over time; follows by QR scene."""
     months = _months(request)
     granularity = _granularity(request)
     growth = selectors.follower_growth(request.account, months, granularity)  # type: ignore[attr-defined]
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response("followers.xlsx", [tables.followers(growth), tables.scenes(growth)])
+    if exported := _export(request, tables.followers(growth), "followers"):
+        return exported
     chart = {
         "kind": "bar",
         "categories": growth.labels,
@@ -130,7 +148,7 @@ def sparklines(request: HttpRequest) -> JsonResponse:
 
 
 @account_required()
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: HttpRequest) -> HttpResponseBase:
     """A3: every send's funnel side by side (one template's sends, or all)."""
     account = request.account  # type: ignore[attr-defined]
     templates = list(Template.objects.filter(account=account).order_by("title"))
@@ -138,6 +156,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
     template = next((t for t in templates if t.pk == chosen), None)
     page = keyset_page(request, selectors.sends(account, template.pk if template else None), size=20)
     rows = selectors.funnels(list(page.rows))
+    if request.GET.get("format") in ("csv", "xlsx"):  # every send, not only this page's
+        everyone = selectors.funnels(list(selectors.sends(account, template.pk if template else None)))
+        return table_response(request, "notifications", *tables.sends(everyone)[1:])
     chart = {
         "kind": "bar",
         "categories": [f"{f.campaign.name} · {f.campaign.started_at:%m-%d}" for f in rows][::-1],
@@ -154,11 +175,15 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def notification(request: HttpRequest, pk: int) -> HttpResponse:
+def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A3: one send — target → sent → delivered → tapped, why the others did not get it, taps over time."""
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
     (funnel,) = selectors.funnels([campaign])
     reasons = selectors.failure_reasons(campaign)
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(f"notification-{campaign.pk}.xlsx", [tables.sends([funnel]), tables.reasons(reasons)])
+    if exported := _export(request, tables.reasons(reasons), f"notification-{campaign.pk}-reasons"):
+        return exported
     days, taps = selectors.taps_over_time(campaign)
     steps = [
         (_("目标人数"), funnel.target),
@@ -188,3 +213,42 @@ def notification(request: HttpRequest, pk: int) -> HttpResponse:
         "tap_rows": list(zip(days, taps, strict=True)),
     }
     return render(request, "stats/notification.html", context)
+
+
+@account_required()
+def report(request: HttpRequest) -> HttpResponseBase:
+    """A6: the month's report in one click — subscriptions by template and activity, sends and why people did
+    not get them, menu use with share and year-on-year, follower growth — printable, or as a workbook."""
+    account = request.account  # type: ignore[attr-defined]
+    default = selectors.month_range(default_months=2).first  # last month: the one a report is usually about
+    month = selectors.month_range(as_text(request.GET.get("month"), max_length=7) or f"{default:%Y-%m}")
+    month = selectors.MonthRange(month.first, month.first)
+    series = selectors.subscriptions_by_month(account, month)
+    by_activity = selectors.subscriptions_by_activity(account, month)
+    funnels = selectors.funnels(selectors.sends_in(account, month))
+    reasons = selectors.failure_reasons_of([f.campaign for f in funnels])
+    uses = selectors.menu_use(account, month)
+    growth = selectors.follower_growth(account, month, "day")
+    sections = [
+        tables.subscriptions(month, series),
+        tables.subscriptions_by_activity(by_activity),
+        tables.sends(funnels),
+        tables.reasons(reasons),
+        tables.menu(month, uses),
+        tables.followers(growth),
+        tables.scenes(growth),
+    ]
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(f"report-{month.first:%Y-%m}.xlsx", sections)
+    summary = {
+        "accepts": sum(s.total for s in series),
+        "first_time": sum(sum(s.first_time) for s in series),
+        "sends": len(funnels),
+        "sent": sum(f.sent for f in funnels),
+        "menu_taps": sum(u.taps for u in uses),
+        "follows": sum(growth.follows),
+        "unfollows": sum(growth.unfollows),
+        "followers": growth.total[-1] if growth.total else 0,
+    }
+    context = {"month": month, "sections": sections, "summary": summary}
+    return render(request, "stats/report.html", context)

@@ -259,6 +259,16 @@ def subscription_history(sim: str, account: OfficialAccount, activities: list[Ac
     return len(calls)
 
 
+def open_notifications(sim: str, account: OfficialAccount, campaign: Campaign) -> int:
+    """About a third of those who got the notice tap its link in the simulator's WeChat, some twice."""
+    rng = random.Random(17)
+    sent = list(campaign.deliveries.filter(state="sent").values_list("openid", flat=True))
+    tapping = rng.sample(sent, k=len(sent) // 3)
+    for openid in tapping + tapping[: len(tapping) // 5]:
+        sim_call(sim, "POST", f"/_sim/accounts/{account.appid}/patients/{openid}/open", {})
+    return len(tapping)
+
+
 class Command(BaseCommand):
     help = "Run the demo: migrate, demo account and login, WeChat simulator, web app and worker, demo data."
 
@@ -368,6 +378,8 @@ class Command(BaseCommand):
                 time.sleep(0.5)
             sent = selectors.progress(sending)["sent"]
             self.stdout.write(f"  {sending.name}: {sending.get_state_display()}, {sent} sent")
+            opened = open_notifications(sim, account, sending)
+            self.stdout.write(f"  {opened} patients tapped 查看详情 (counted by the link's redirect)")
         self.live_engagement(account, sim, unfollowers)
         refreshed = stats.refresh()  # the worker does it every minute; the first open should not wait for it
         self.stdout.write(f"statistics: {sum(refreshed.values())} days and months rolled up")

@@ -26,6 +26,13 @@
     }
   });
 
+  // <button data-print>: print the page (the monthly report).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+
   // <form data-confirm="question">: ask before submitting.
   document.addEventListener("submit", function (event) {
     var question = event.target.dataset && event.target.dataset.confirm;
