@@ -21,7 +21,7 @@ TABLE = "bench_bare_push"
 @require_POST
 def bare(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {TABLE} (body) VALUES (%s)", [request.body.decode(errors="replace")])  # noqa: S608
+        cursor.execute(f"INSERT INTO {TABLE} (body) VALUES (%s)", [request.body.decode(errors="replace")])
     return HttpResponse("success")
 
 
@@ -33,7 +33,7 @@ def create_table() -> None:
 
 def stored() -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {TABLE}")  # noqa: S608
+        cursor.execute(f"SELECT count(*) FROM {TABLE}")
         return int(cursor.fetchone()[0])
 
 

@@ -31,6 +31,7 @@ def throwaway_database(*, postgres: bool, prefix: str) -> Iterator[str]:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    call_command("prepare_static")  # pages name their static files through the manifest, as in production
     try:
         yield var_dir
     finally:

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wechat.messages import SubscribeSentEvent
+from wechat.messages import SentResult, SubscribeSentEvent
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.campaigns import clicks, lifecycle, selectors, tally
 from wxnotify.campaigns import queue as work_queue
@@ -366,43 +366,55 @@ def record_delivery_reports(*, account: OfficialAccount, event: SubscribeSentEve
     whose answer we never got (worker died, timeout, still waiting)."""
     at = datetime.fromtimestamp(max(event.create_time, 0), tz=UTC)
     for result in event.results:
-        if Delivery.objects.filter(msgid=result.msg_id, campaign__account=account).update(confirmed_at=at):
+        confirm = Delivery.objects.filter(msgid=result.msg_id, campaign__account=account)
+        if confirm.update(confirmed_at=at):
             continue
-        # CreateTime has whole seconds, hence the margin.
-        unknown = (
-            Delivery.objects.filter(
-                campaign__account=account,
-                campaign__template__template_id=result.template_id,
-                openid=event.openid,
-                state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING],
-                msgid__isnull=True,
-                attempt_started_at__lte=at + timedelta(seconds=2),
-            )
-            .select_related("campaign__template")
-            .order_by("attempt_started_at")
-            .first()
+        if not _settle_from_report(account=account, event=event, result=result, at=at):
+            # The worker's write-back (msgid and all) landed between our first look and the settling: the
+            # report still confirms that row. (PostgreSQL: each statement sees what committed before it.)
+            confirm.update(confirmed_at=at)
+
+
+def _settle_from_report(
+    *, account: OfficialAccount, event: SubscribeSentEvent, result: SentResult, at: datetime
+) -> bool:
+    """A report for a row whose answer we never wrote: settle it from WeChat's word; False if none was found
+    or someone else settled it first."""
+    # CreateTime has whole seconds, hence the margin.
+    unknown = (
+        Delivery.objects.filter(
+            campaign__account=account,
+            campaign__template__template_id=result.template_id,
+            openid=event.openid,
+            state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING],
+            msgid__isnull=True,
+            attempt_started_at__lte=at + timedelta(seconds=2),
         )
-        if unknown is None:
-            continue
-        if result.delivered:
-            settled = _settle(
-                unknown,
-                Delivery.State.SENT,
-                msgid=result.msg_id,
-                errcode=0,
-                errmsg="confirmed by WeChat",
-                confirmed_at=at,
-            )
-            if settled and unknown.campaign.template.kind != Template.Kind.LONG_TERM:
-                use_credits(template_id=unknown.campaign.template_id, openids=[event.openid])
-        else:
-            _settle(
-                unknown,
-                Delivery.State.FAILED,
-                msgid=result.msg_id,
-                errcode=result.error_code,
-                errmsg=result.error_status,
-            )
+        .select_related("campaign__template")
+        .order_by("attempt_started_at")
+        .first()
+    )
+    if unknown is None:
+        return False
+    if result.delivered:
+        settled = _settle(
+            unknown,
+            Delivery.State.SENT,
+            msgid=result.msg_id,
+            errcode=0,
+            errmsg="confirmed by WeChat",
+            confirmed_at=at,
+        )
+        if settled and unknown.campaign.template.kind != Template.Kind.LONG_TERM:
+            use_credits(template_id=unknown.campaign.template_id, openids=[event.openid])
+        return settled
+    return _settle(
+        unknown,
+        Delivery.State.FAILED,
+        msgid=result.msg_id,
+        errcode=result.error_code,
+        errmsg=result.error_status,
+    )
 
 
 def _settle(delivery: Delivery, state: str, **fields: object) -> bool:

@@ -1,7 +1,9 @@
-"""How one day of each rollup is computed from the raw events: the only definition of every figure.
+"""How each rollup is computed from the raw events: the only definition of every figure.
 
 A day is a calendar day in the console's time zone (Asia/Shanghai by default), so a month on a chart is the
-hospital's month. Each function returns the day's rows unsaved; `services` replaces the stored ones with them.
+hospital's month. Each function computes every period (day, or month as its 1st) between two moments in one
+grouped query and returns the rows unsaved, each with its `period`; `services` replaces the stored periods with
+them. One query for a span, not one per day: a rebuild over 400 days of 10 million taps is a handful of scans.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from wxnotify.campaigns.models import Click
@@ -22,89 +25,97 @@ from wxnotify.subscriptions.models import SubscriptionEvent
 
 ACCEPT = SubscriptionEvent.Kind.ACCEPT
 REJECTS = [SubscriptionEvent.Kind.REJECT, SubscriptionEvent.Kind.SETTINGS_REJECT]
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    tz = timezone.get_default_timezone()
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    tz = timezone.get_default_timezone()
-    following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return datetime.combine(month, time.min, tzinfo=tz), datetime.combine(following, time.min, tzinfo=tz)
-
-
-def subscriptions_day(account_id: int, day: date) -> list[SubscriptionDaily]:
-    start, end = day_bounds(day)
-    # An accept is a first time unless the same person accepted the same template before (ties by id).
-    earlier = SubscriptionEvent.objects.filter(
-        template_id=OuterRef("template_id"), openid=OuterRef("openid"), kind=ACCEPT
-    ).filter(Q(occurred_at__lt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id")))
-    rows = (
-        SubscriptionEvent.objects.filter(
-            account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=[ACCEPT, *REJECTS]
-        )
-        .values("template_id", "activity_id")
-        .annotate(
-            accepts=Count("id", filter=Q(kind=ACCEPT)),
-            rejections=Count("id", filter=Q(kind__in=REJECTS)),
-            first_time=Count("id", filter=Q(kind=ACCEPT) & ~Q(Exists(earlier))),
-        )
-        .order_by()
-    )
-    return [SubscriptionDaily(account_id=account_id, day=day, **row) for row in rows]
-
-
-def _taps(model: Any, account_id: int, bounds: tuple[datetime, datetime], by: list[str], person: str) -> list[dict]:
-    """Taps (rows) and different people (`person`) in `bounds`, grouped by `by`."""
-    rows = (
-        model.objects.filter(account_id=account_id, at__gte=bounds[0], at__lt=bounds[1])
-        .values(*by)
-        .annotate(taps=Count("id"), people=Count(person, distinct=True))
-        .order_by()
-    )
-    return list(rows)
-
-
-def menu_day(account_id: int, day: date) -> list[MenuDaily]:
-    rows = _taps(MenuTap, account_id, day_bounds(day), ["item_id", "version_id"], "openid")
-    return [MenuDaily(account_id=account_id, day=day, **row) for row in rows]
-
-
-def menu_month(account_id: int, month: date) -> list[MenuMonthly]:
-    rows = _taps(MenuTap, account_id, month_bounds(month), ["item_id"], "openid")
-    return [MenuMonthly(account_id=account_id, month=month, **row) for row in rows]
-
-
-def clicks_day(account_id: int, day: date) -> list[ClickDaily]:
-    # A person is a delivery: the same patient in two sends is two recipients.
-    rows = _taps(Click, account_id, day_bounds(day), ["campaign_id"], "delivery_id")
-    return [ClickDaily(account_id=account_id, day=day, **row) for row in rows]
-
-
 FOLLOWS = [FollowerChange.Kind.FOLLOW]
 # Someone a sync no longer finds left without our being told: counted on the day the sync noticed.
 UNFOLLOWS = [FollowerChange.Kind.UNFOLLOW, FollowerChange.Kind.SYNC_MISSING]
 
+Rows = list[dict[str, Any]]
 
-def follows_day(account_id: int, day: date) -> list[FollowDaily]:
-    start, end = day_bounds(day)
-    rows = (
-        FollowerChange.objects.filter(
-            account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=FOLLOWS + UNFOLLOWS
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def span(period: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """The moments from the start of `first` to the end of `last` (days, or months given by their 1st)."""
+    end = last + timedelta(days=1) if period == "day" else next_month(last)
+    return start_of(first), start_of(end)
+
+
+def _grouped(queryset: QuerySet[Any], at: str, period: str, by: list[str], **counts: Any) -> Rows:
+    tz = timezone.get_default_timezone()
+    trunc = TruncDate(at, tzinfo=tz) if period == "day" else TruncMonth(at, tzinfo=tz)
+    rows = queryset.annotate(period=trunc).values("period", *by).annotate(**counts).order_by()
+    return [row | {"period": as_date(row["period"])} for row in rows]
+
+
+def as_date(value: date | datetime) -> date:
+    """TruncMonth gives a local datetime on some databases, a date on others."""
+    return value.date() if isinstance(value, datetime) else value
+
+
+def subscriptions(account_id: int, start: datetime, end: datetime) -> Rows:
+    # An accept is a first time unless the same person accepted the same template before (ties by id); two
+    # probes on the (template, openid, occurred_at) index rather than one OR the planner cannot use.
+    def earlier(**when: Any) -> Exists:
+        return Exists(
+            SubscriptionEvent.objects.filter(
+                template_id=OuterRef("template_id"), openid=OuterRef("openid"), kind=ACCEPT, **when
+            )
         )
-        .values("qr_scene")
-        .annotate(follows=Count("id", filter=Q(kind__in=FOLLOWS)), unfollows=Count("id", filter=Q(kind__in=UNFOLLOWS)))
-        .order_by()
+
+    before = earlier(occurred_at__lt=OuterRef("occurred_at"))
+    tied = earlier(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id"))
+    events = SubscriptionEvent.objects.filter(
+        account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=[ACCEPT, *REJECTS]
     )
-    return [
-        FollowDaily(
-            account_id=account_id, day=day, scene=row["qr_scene"], follows=row["follows"], unfollows=row["unfollows"]
-        )
-        for row in rows
-    ]
+    return _grouped(
+        events,
+        "occurred_at",
+        "day",
+        ["template_id", "activity_id"],
+        accepts=Count("id", filter=Q(kind=ACCEPT)),
+        rejections=Count("id", filter=Q(kind__in=REJECTS)),
+        first_time=Count("id", filter=Q(kind=ACCEPT) & ~Q(before) & ~Q(tied)),
+    )
+
+
+def _taps(model: Any, account_id: int, start: datetime, end: datetime, period: str, by: list[str], person: str) -> Rows:
+    """Taps (rows) and different people (`person`) per period, grouped by `by`."""
+    rows = model.objects.filter(account_id=account_id, at__gte=start, at__lt=end)
+    return _grouped(rows, "at", period, by, taps=Count("id"), people=Count(person, distinct=True))
+
+
+def menu_days(account_id: int, start: datetime, end: datetime) -> Rows:
+    return _taps(MenuTap, account_id, start, end, "day", ["item_id", "version_id"], "openid")
+
+
+def menu_months(account_id: int, start: datetime, end: datetime) -> Rows:
+    return _taps(MenuTap, account_id, start, end, "month", ["item_id"], "openid")
+
+
+def clicks(account_id: int, start: datetime, end: datetime) -> Rows:
+    # A person is a delivery: the same patient in two sends is two recipients.
+    return _taps(Click, account_id, start, end, "day", ["campaign_id"], "delivery_id")
+
+
+def follows(account_id: int, start: datetime, end: datetime) -> Rows:
+    changes = FollowerChange.objects.filter(
+        account_id=account_id, occurred_at__gte=start, occurred_at__lt=end, kind__in=FOLLOWS + UNFOLLOWS
+    )
+    rows = _grouped(
+        changes,
+        "occurred_at",
+        "day",
+        ["qr_scene"],
+        follows=Count("id", filter=Q(kind__in=FOLLOWS)),
+        unfollows=Count("id", filter=Q(kind__in=UNFOLLOWS)),
+    )
+    return [{"scene": row.pop("qr_scene")} | row for row in rows]
 
 
 @dataclass(frozen=True)
@@ -116,14 +127,22 @@ class Source:
     raw: Any  # a model class (its manager is what is used)
     at: str
     rollup: Any
-    compute: Callable[[int, date], list[Any]]
+    compute: Callable[[int, datetime, datetime], Rows]
     period: str = "day"  # or "month"
+
+    def rows(self, account_id: int, first: date, last: date) -> list[Any]:
+        """The rollup rows of every period from `first` to `last`, unsaved."""
+        start, end = span(self.period, first, last)
+        return [
+            self.rollup(account_id=account_id, **{self.period: row.pop("period")}, **row)
+            for row in self.compute(account_id, start, end)
+        ]
 
 
 SOURCES = (
-    Source("subscriptions", SubscriptionEvent, "occurred_at", SubscriptionDaily, subscriptions_day),
-    Source("menu", MenuTap, "at", MenuDaily, menu_day),
-    Source("menu_month", MenuTap, "at", MenuMonthly, menu_month, period="month"),
-    Source("follows", FollowerChange, "occurred_at", FollowDaily, follows_day),
-    Source("clicks", Click, "at", ClickDaily, clicks_day),
+    Source("subscriptions", SubscriptionEvent, "occurred_at", SubscriptionDaily, subscriptions),
+    Source("menu", MenuTap, "at", MenuDaily, menu_days),
+    Source("menu_month", MenuTap, "at", MenuMonthly, menu_months, period="month"),
+    Source("follows", FollowerChange, "occurred_at", FollowDaily, follows),
+    Source("clicks", Click, "at", ClickDaily, clicks),
 )

@@ -150,6 +150,8 @@ class SubscriptionEvent(models.Model):
         indexes = [
             models.Index(fields=["activity", "template", "kind"], name="events_by_activity"),
             models.Index(fields=["template", "kind", "occurred_at"], name="events_by_month"),
+            # Has this person accepted this template before? (first-time subscribers in the statistics)
+            models.Index(fields=["template", "openid", "occurred_at"], name="events_by_person"),
         ]
 
     def __str__(self) -> str:
