@@ -33,7 +33,7 @@ GOAL_MS = 300
 def series(n: int, postgres: bool) -> str:
     """A row per number 1..n, as `n` (PostgreSQL's generate_series; SQLite's recursive CTE)."""
     if postgres:
-        return f"SELECT generate_series(1, {n}) AS n"
+        return f"SELECT generate_series(1::bigint, {n}::bigint) AS n"
     return f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s"
 
 

@@ -73,6 +73,8 @@ def main() -> int:
     peer = max(200, int(3_000 * scale))
     rate_n = max(300, int(10_000 * scale))  # at 1,000/s: ten seconds of sending
     events = max(300, int(6_000 * scale))
+    # The statistics: 1 million taps here (the 10 million: `python -m benchmarks.stats_pages`, ~10 min).
+    taps = max(20_000, int(1_000_000 * scale))
     OUT.mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
     for old in LOGS.glob("*.log"):
@@ -139,6 +141,19 @@ def main() -> int:
             "--postgres",
             postgres=True,
         ),
+        "stats_sqlite": run(
+            "stats_sqlite", "benchmarks.stats_pages", "--taps", str(taps), "--subscriptions", str(taps // 10)
+        ),
+        "stats_pg": run(
+            "stats_pg",
+            "benchmarks.stats_pages",
+            "--taps",
+            str(taps),
+            "--subscriptions",
+            str(taps // 10),
+            "--postgres",
+            postgres=True,
+        ),
     }
     summary = figures(runs, scale)
     summary["total_minutes"] = round((time.perf_counter() - began) / 60, 1)
@@ -181,6 +196,9 @@ def figures(runs: dict[str, Any], scale: float) -> dict[str, Any]:
         "campaign_list_queries": [lists_small["pages"][listing]["queries"], lists_big["pages"][listing]["queries"]],
         "lists_at_deliveries": [lists_small["deliveries in the big send"], lists_big["deliveries in the big send"]],
         "tracebacks": tracebacks(),
+        "stats_taps": runs["stats_sqlite"]["menu_taps"],
+        "stats_slowest_page_ms": [runs["stats_sqlite"]["slowest_page_ms"], runs["stats_pg"]["slowest_page_ms"]],
+        "stats_rebuild_s": [runs["stats_sqlite"]["rebuild_seconds"], runs["stats_pg"]["rebuild_seconds"]],
     }
     s["ratio_pg"] = round(s["engine_pg_rps_1w"] / bare, 3)
     s["ratio_sqlite"] = round(s["engine_sqlite_rps"] / bare, 3)
@@ -236,6 +254,12 @@ def render(s: dict[str, Any]) -> str:
             f"{s['campaign_list_ms'][0]} / {s['campaign_list_ms'][1]} ms",
             f"queries {s['campaign_list_queries'][0]} / {s['campaign_list_queries'][1]}",
         ),
+        (
+            f"statistics pages over {s['stats_taps']:,} taps: slowest (SQLite / PostgreSQL)",
+            f"{s['stats_slowest_page_ms'][0]} / {s['stats_slowest_page_ms'][1]} ms",
+            "goal ≤ 300 ms",
+        ),
+        ("statistics rebuild, same data", f"{s['stats_rebuild_s'][0]} / {s['stats_rebuild_s'][1]} s", ""),
         ("duplicates / lost / tracebacks in the logs", f"{s['duplicates']} / {s['lost']} / {s['tracebacks']}", ""),
     ]
     width = max(len(r[0]) for r in rows)
