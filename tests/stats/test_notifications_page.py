@@ -53,6 +53,8 @@ def test_a_send_from_target_to_taps_with_reasons_and_side_by_side(client, sendin
     assert listing[0][0].startswith("小程序版") and listing[0][2:8] == ["2", "2", "2", "0", "0", "0"]
     assert listing[0][8] == "小程序，无法统计"
     assert listing[1][2:] == ["8", "6", "6", "2", "0", "0", "3", "4", "50.0%"]
+    long_ago = client.get(f"/stats/notifications/?template={template.pk}&from=2020-01&to=2020-02").content.decode()
+    assert "data-empty" in long_ago  # the months picked hold no send
     untrackable = client.get(f"/stats/notifications/{mini.pk}/").content.decode()
     assert "data-untrackable" in untrackable and "data-no-taps" in untrackable
 

@@ -46,6 +46,12 @@ def test_subscriptions_per_month_per_template(client, hospital):  # noqa: F811
         ["2026-02", "1", "0", "0", "0"],
     ]
     assert 'data-chart="subscriptions-chart"' in page and 'id="subscriptions-chart"' in page
+    by_activity = page.split('data-table="by-activity"', 1)[1].split("</tbody>", 1)[0]
+    # the drill-down: which activities brought them (article accepts go to the one open activity of a template)
+    assert re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(\d+)</td><td>(\d+)</td></tr>", by_activity) == [
+        ("疫苗到货通知", "（未归属到活动）", "4", "2"),
+        ("直播开始提醒", "九价到货", "1", "1"),
+    ]
     # Another range; nonsense falls back to the last 13 months; nothing there is the empty state.
     assert table(client.get("/stats/subscriptions/?from=2025-12&to=2025-12").content.decode()) == [
         ["2025-12", "2", "1", "1", "1"]

@@ -330,13 +330,20 @@ class SendFunnel:
         return round(self.tapped * 100 / reached, 1) if reached and self.trackable else None
 
 
-def sends(account: OfficialAccount, template_id: int | None = None) -> QuerySet[Campaign]:
-    """Sends that went out (previews are staff checks, not patients), newest first."""
+def sends(
+    account: OfficialAccount, template_id: int | None = None, months: MonthRange | None = None
+) -> QuerySet[Campaign]:
+    """Sends that went out (previews are staff checks, not patients), newest first; of one template, started
+    within `months`, when given."""
     started = Campaign.objects.filter(account=account, started_at__isnull=False).exclude(
         audience=Campaign.Audience.PREVIEWERS
     )
     if template_id is not None:
         started = started.filter(template_id=template_id)
+    if months is not None:
+        tz = timezone.get_default_timezone()
+        first, end = (datetime.combine(d, datetime.min.time(), tzinfo=tz) for d in (months.first, months.end))
+        started = started.filter(started_at__gte=first, started_at__lt=end)
     return started.select_related("template").order_by("-started_at", "-id")
 
 
@@ -420,11 +427,7 @@ def subscriptions_by_activity(account: OfficialAccount, months: MonthRange) -> l
 
 def sends_in(account: OfficialAccount, months: MonthRange) -> list[Campaign]:
     """The sends that started in `months` (the console's time zone), oldest first."""
-    start, end = (
-        datetime.combine(d, datetime.min.time(), tzinfo=timezone.get_default_timezone())
-        for d in (months.first, months.end)
-    )
-    return list(sends(account).filter(started_at__gte=start, started_at__lt=end).order_by("started_at", "id"))
+    return list(sends(account, months=months).order_by("started_at", "id"))
 
 
 def failure_reasons_of(campaigns: list[Campaign]) -> list[tuple[int | None, str, str, int]]:

@@ -62,6 +62,7 @@ def subscriptions(request: HttpRequest) -> HttpResponseBase:
         "chart": chart,
         "rows": rows,
         "totals": [(s.total, sum(s.first_time)) for s in series],
+        "by_activity": selectors.subscriptions_by_activity(request.account, months),  # type: ignore[attr-defined]
     }
     return render(request, "stats/subscriptions.html", context)
 
@@ -154,10 +155,12 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
     templates = list(Template.objects.filter(account=account).order_by("title"))
     chosen = as_int(request.GET.get("template"))
     template = next((t for t in templates if t.pk == chosen), None)
-    page = keyset_page(request, selectors.sends(account, template.pk if template else None), size=20)
+    months = _months(request)
+    started = selectors.sends(account, template.pk if template else None, months)
+    page = keyset_page(request, started, size=20)
     rows = selectors.funnels(list(page.rows))
     if request.GET.get("format") in ("csv", "xlsx"):  # every send, not only this page's
-        everyone = selectors.funnels(list(selectors.sends(account, template.pk if template else None)))
+        everyone = selectors.funnels(list(started))
         return table_response(request, "notifications", *tables.sends(everyone)[1:])
     chart = {
         "kind": "bar",
@@ -170,7 +173,14 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
             {"name": _("点击人数"), "data": [f.tapped for f in rows][::-1]},
         ],
     }
-    context = {"templates": templates, "template": template, "page": page, "rows": rows, "chart": chart}
+    context = {
+        "templates": templates,
+        "template": template,
+        "months": months,
+        "page": page,
+        "rows": rows,
+        "chart": chart,
+    }
     return render(request, "stats/notifications.html", context)
 
 
