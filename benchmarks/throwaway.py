@@ -4,6 +4,7 @@ a database created on DATABASE_URL's server and dropped at the end. Django is se
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ def throwaway_database(*, postgres: bool, prefix: str) -> Iterator[str]:
     try:
         yield var_dir
     finally:
+        shutil.rmtree(var_dir, ignore_errors=True)  # a 10-million-row SQLite file is gigabytes
         if name:
             import psycopg
             from django.db import connections

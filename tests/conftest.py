@@ -36,16 +36,38 @@ def counting_requests(application):
     """The live server's WSGI app, counting the requests it is handling (idle keep-alive connections of a
     browser are not requests): `wait_for_live_server_requests` waits for none."""
 
+    def done():
+        with _in_flight_lock:
+            _in_flight["requests"] -= 1
+
     def counted(environ, start_response):
         with _in_flight_lock:
             _in_flight["requests"] += 1
         try:
-            return list(application(environ, start_response))
-        finally:
-            with _in_flight_lock:
-                _in_flight["requests"] -= 1
+            return _ClosingResponse(application(environ, start_response), done)
+        except BaseException:
+            done()
+            raise
 
     return counted
+
+
+class _ClosingResponse:
+    """A WSGI response that reports when the server closes it (after the last byte went out), and still closes
+    Django's response: its close() ends the request (request_finished, the database connection)."""
+
+    def __init__(self, result, done):
+        self.result, self.done = result, done
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self):
+        try:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        finally:
+            self.done()
 
 
 @pytest.fixture(scope="session")
