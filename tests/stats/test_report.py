@@ -29,7 +29,7 @@ def test_the_monthly_report_and_its_workbook(client, hospital):  # noqa: F811
     member(client, account, "viewer")
     page = client.get("/stats/report/?month=2025-11").content.decode()
     assert "2025年11月 月度报告" in page and "data-print" in page
-    assert rows_of(page, "report-1") == [["2025-11", "2", "2"]]  # Oct 31 23:00 Beijing is October's
+    assert rows_of(page, "report-1") == [["疫苗到货通知", "", "2", "2"]]  # Oct 31 23:00 Beijing is October's
     assert rows_of(page, "report-2") == [["疫苗到货通知", "九价到货", "2", "2"]]
     assert rows_of(page, "report-3") == [["本月没有数据。"]]  # no send this month
     assert rows_of(page, "report-5") == [["预约挂号", "", "2", "100.0", "2", "2", "—", "100.0"]]

@@ -30,6 +30,15 @@ def subscriptions(months: selectors.MonthRange, series: list[selectors.TemplateS
     return _("订阅统计"), header, rows
 
 
+def subscriptions_by_template(series: list[selectors.TemplateSeries]) -> Table:
+    """One period's subscriptions, a row per template (the monthly report)."""
+    rows: list[Sequence[Any]] = [
+        [s.template.title, _("是") if s.reused else "", s.total, sum(s.first_time)] for s in series
+    ]
+    header = [_("模板"), _("多个活动复用"), _("新增订阅"), _("首次订阅人数")]
+    return _("订阅统计"), header, rows
+
+
 def subscriptions_by_activity(rows: list[tuple[str, str, int, int]]) -> Table:
     return _("订阅来源活动"), [_("模板"), _("活动"), _("新增订阅"), _("首次订阅人数")], list(rows)
 

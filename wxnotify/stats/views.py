@@ -240,7 +240,7 @@ def report(request: HttpRequest) -> HttpResponseBase:
     uses = selectors.menu_use(account, month)
     growth = selectors.follower_growth(account, month, "day")
     sections = [
-        tables.subscriptions(month, series),
+        tables.subscriptions_by_template(series),
         tables.subscriptions_by_activity(by_activity),
         tables.sends(funnels),
         tables.reasons(reasons),
