@@ -66,9 +66,7 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
     page.locator('input[name="from"]').fill("2025-01")
     page.locator('input[name="to"]').fill("2025-12")
     page.get_by_role("button", name="查看").click()
-    chart = page.locator('[data-chart="subscriptions-chart"]')
-    expect(chart).to_have_attribute("data-drawn", "true")
-    expect(chart.locator("canvas")).to_have_count(1)
+    expect_drawn(page, "subscriptions-chart")
     rows = page.locator('[data-table="subscriptions"] tbody tr')
     expect(rows).to_have_count(12)
     expect(rows.first.locator("td").nth(1)).to_have_text("3")  # January: i = 0, 12, 24
@@ -80,6 +78,14 @@ def test_subscriptions_per_month_chart_and_table(page, live_server, personas, sc
     page.get_by_role("button", name="查看").click()
     expect(page.locator("[data-empty]")).to_be_visible()
     screenshot("stats-subscriptions-empty")
+
+
+def expect_drawn(page, *names: str) -> None:
+    """Each named chart drew: charts.js marks it once ECharts has rendered its canvas."""
+    for name in names:
+        chart = page.locator(f'[data-chart="{name}"]')
+        expect(chart).to_have_attribute("data-drawn", "true")
+        expect(chart.locator("canvas")).to_have_count(1)
 
 
 def open_as_viewer(page, live_server, account, link: str, first: str = "", last: str = "") -> None:
@@ -152,10 +158,7 @@ def test_menu_statistics_share_and_trend(page, live_server, menu_hospital, scree
     open_as_viewer(page, live_server, account, "菜单统计", "2025-01", "2025-12")
     page.locator('select[name="by"]').select_option("month")
     page.get_by_role("button", name="查看").click()
-    for name in ("menu-share", "menu-trend"):
-        chart = page.locator(f'[data-chart="{name}"]')
-        expect(chart).to_have_attribute("data-drawn", "true")
-        expect(chart.locator("canvas")).to_have_count(1)
+    expect_drawn(page, "menu-share", "menu-trend")
     first = page.locator('[data-table="menu"] tbody tr').first
     expect(first.locator("td").first).to_have_text("预约挂号")
     expect(page.locator('[data-table="menu"] tfoot th').nth(1)).to_have_text(str(sum(3 + m % 6 for m in range(1, 13))))
@@ -180,9 +183,7 @@ def test_follower_growth_chart(page, live_server, menu_hospital, screenshot):
     services.refresh()
     open_as_viewer(page, live_server, account, "粉丝增长", "2025-01", "2025-12")
     page.get_by_role("button", name="查看").click()
-    chart = page.locator('[data-chart="followers-chart"]')
-    expect(chart).to_have_attribute("data-drawn", "true")
-    expect(chart.locator("canvas")).to_have_count(1)
+    expect_drawn(page, "followers-chart")
     last = page.locator('[data-table="followers"] tbody tr').last
     expect(last.locator("td").last).to_have_text(str(sum(m % 5 + 2 for m in range(1, 13)) - 4))
     screenshot("stats-followers")
@@ -203,11 +204,18 @@ def test_a_notifications_funnel_and_taps(page, live_server, sending, settings, s
         sim.post(f"/_sim/accounts/{account.appid}/patients/{openid}/open", {})
     services.refresh()
     open_as_viewer(page, live_server, account, "通知效果")
+    # The sends side by side, and what became of their deliveries day by day (today: 40 sent, 5 failed).
+    page.get_by_label("趋势粒度").select_option("day")
+    page.get_by_role("button", name="查看").click()
+    expect_drawn(page, "sends-chart", "outcomes-chart")
+    from django.utils import timezone
+
+    today = page.locator('[data-table="outcomes"] tbody tr', has_text=f"{timezone.localdate():%Y-%m-%d}").locator("td")
+    expect(today.nth(1)).to_have_text("40")
+    expect(today.nth(3)).to_have_text("5")
+    screenshot("stats-notifications")
     page.get_by_role("link", name=c.name).click()
-    for name in ("funnel-chart", "taps-chart"):
-        chart = page.locator(f'[data-chart="{name}"]')
-        expect(chart).to_have_attribute("data-drawn", "true")
-        expect(chart.locator("canvas")).to_have_count(1)
+    expect_drawn(page, "funnel-chart", "days-chart")
     expect(page.locator('[data-table="funnel"] tbody tr').nth(3).locator("td").nth(1)).to_have_text("12")
     screenshot("stats-notification")
 

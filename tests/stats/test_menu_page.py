@@ -98,6 +98,17 @@ def test_the_menu_table_exports_as_csv_and_excel(client, hospital):  # noqa: F81
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:5] == ["菜单项", "曾用名", "点击次数", "占比（%）", "人数（按月去重）"]
     assert rows[1] == ["预约挂号", "", "2", "66.7", "2", "2", "—", "—"] and rows[2][:3] == ["门诊时间", "", "1"]
-    response = client.get("/stats/menu/?from=2026-01&to=2026-01&format=xlsx")
-    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
-    assert [c.value for c in sheet[2]][:5] == ["预约挂号", "", 2, 66.7, 2]
+    # The trend table too, by week (the page's granularity), as its own CSV and as the workbook's second sheet.
+    query = "from=2026-01&to=2026-01&by=week"
+    assert (
+        f"{query}&table=trend&format=csv".replace("&", "&amp;") in client.get(f"/stats/menu/?{query}").content.decode()
+    )
+    trend = b"".join(client.get(f"/stats/menu/?{query}&table=trend&format=csv").streaming_content)
+    weeks = list(csv.reader(io.StringIO(trend.decode("utf-8-sig"))))
+    assert weeks[0] == ["时间", "预约挂号", "门诊时间"]
+    # 2026-01-01 is a Thursday: weeks start on the Mondays 2025-12-29, 01-05, 01-12, 01-19, 01-26
+    assert weeks[1:3] == [["2025-12-29", "0", "0"], ["2026-01-05", "2", "1"]] and len(weeks) == 6
+    response = client.get(f"/stats/menu/?{query}&format=xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert [c.value for c in book.worksheets[0][2]][:5] == ["预约挂号", "", 2, 66.7, 2]
+    assert [c.value for c in book.worksheets[1][3]] == ["2026-01-05", 2, 1]

@@ -44,19 +44,24 @@ def test_a_send_from_target_to_taps_with_reasons_and_side_by_side(client, sendin
     ]
     reasons = rows_of(detail, "reasons")
     assert len(reasons) == 1 and reasons[0][1:] == ["43101", "2"] and "订阅" in reasons[0][0]
-    taps = rows_of(detail, "taps")
-    assert len(taps) == 1 and taps[0][1] == "4"  # all today
-    assert 'data-chart="funnel-chart"' in detail and 'data-chart="taps-chart"' in detail
+    days = rows_of(detail, "days")
+    assert len(days) == 1 and days[0][1:] == ["6", "6", "2", "4"]  # all today: sent, delivered, failed, taps
+    assert 'data-chart="funnel-chart"' in detail and 'data-chart="days-chart"' in detail
 
     listing = rows_of(client.get(f"/stats/notifications/?template={template.pk}").content.decode(), "sends")
     # newest first: the mini-program send (no link to count), then the web send
     assert listing[0][0].startswith("小程序版") and listing[0][2:8] == ["2", "2", "2", "0", "0", "0"]
     assert listing[0][8] == "小程序，无法统计"
     assert listing[1][2:] == ["8", "6", "6", "2", "0", "0", "3", "4", "50.0%"]
+    outcomes = rows_of(client.get("/stats/notifications/?by=month").content.decode(), "outcomes")
+    this_month = outcomes[-1]  # sent, delivered, failed, skipped, unknown, cancelled: both sends
+    assert this_month[1:] == ["8", "8", "2", "0", "0", "0"]
+    assert all(row[1:] == ["0"] * 6 for row in outcomes[:-1])  # the twelve months before: nothing
     long_ago = client.get(f"/stats/notifications/?template={template.pk}&from=2020-01&to=2020-02").content.decode()
     assert "data-empty" in long_ago  # the months picked hold no send
     untrackable = client.get(f"/stats/notifications/{mini.pk}/").content.decode()
-    assert "data-untrackable" in untrackable and "data-no-taps" in untrackable
+    assert "data-untrackable" in untrackable and 'data-chart="days-chart"' in untrackable
+    assert "data-no-taps" not in untrackable  # no link to tap: the page says why instead
 
 
 def test_another_accounts_send_is_not_found(client, sending, make_account):

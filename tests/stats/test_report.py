@@ -36,6 +36,9 @@ def test_the_monthly_report_and_its_workbook(client, hospital):  # noqa: F811
     followers = rows_of(page, "report-6")
     assert len(followers) == 30 and followers[1][:3] == ["2025-11-02", "1", "0"] and followers[19][2] == "1"
     assert rows_of(page, "report-7") == [["hpv_poster", "1", "100.0"]]
+    client.cookies["django_language"] = "en"
+    assert "November 2025" in client.get("/stats/report/?month=2025-11").content.decode()
+    client.cookies["django_language"] = "zh-hans"
 
     response = client.get("/stats/report/?month=2025-11&format=xlsx")
     assert response["Content-Disposition"].endswith('filename="report-2025-11.xlsx"')

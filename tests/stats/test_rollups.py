@@ -94,7 +94,14 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
         SubscribePopupEvent(**base("oB", "2026-01-02T09:00:00"), choices=(SubscribeChoice("TPL_VACCINE", "reject", 2),))
     )
 
-    assert services.refresh() == {"subscriptions": 2, "menu": 2, "menu_month": 2, "follows": 1, "clicks": 0}
+    assert services.refresh() == {
+        "subscriptions": 2,
+        "menu": 2,
+        "menu_month": 2,
+        "follows": 1,
+        "clicks": 0,
+        "deliveries": 0,
+    }
     a, hours = account.pk, v1.items.get(name="门诊时间").item_id
     expected = {
         "subscriptions": sorted(
@@ -138,6 +145,7 @@ def test_each_figure_on_its_beijing_day_and_a_rebuild_gives_the_same_rows(hospit
         "menu_month": 0,
         "follows": 0,
         "clicks": 0,
+        "deliveries": 0,
     }  # nothing new: no work
     assert snapshot() == expected
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from wxnotify.campaigns.sending import rules
+
 REASONS: dict[int, tuple[Promise, Promise]] = {
     43101: (_("对方没有订阅、订阅次数已用完，或已在微信设置中关闭此通知。"), _("无需处理；对方再次订阅后可以收到。")),
     40003: (_("OpenID 无效，或不属于这个公众号。"), _("检查接收人来源；如来自其他公众号，请移除。")),
@@ -29,12 +31,30 @@ UNKNOWN = (
 )
 
 
-def explain(errcode: int | None, state: str) -> tuple[str, str]:
+# Why the engine skipped someone without asking WeChat (its reason is stored in the row's errmsg).
+SKIPS: dict[str, tuple[Promise, Promise]] = {
+    rules.NO_CREDIT: (
+        _("对方没有可用的订阅次数（已用完或从未订阅），未调用微信。"),
+        _("无需处理；对方再次订阅后可以收到。"),
+    ),
+    rules.UNFOLLOWED: (
+        _("对方已取消关注公众号，按发送设置跳过。"),
+        _("如需发送给已取消关注的人，在发送设置中勾选「也发给已取消关注的人」。"),
+    ),
+}
+
+
+def explain(errcode: int | None, state: str, reason: str = "") -> tuple[str, str]:
+    """What happened and what to do; `reason` is a skipped row's (the engine's words)."""
     if state == "unknown":
         return str(UNKNOWN[0]), str(UNKNOWN[1])
+    if state == "skipped":
+        if reason in SKIPS:
+            return str(SKIPS[reason][0]), str(SKIPS[reason][1])
+        return reason, ""
     if errcode is None or errcode == 0:
         return "", ""
-    reason, action = REASONS.get(
+    said, action = REASONS.get(
         errcode, (_("微信返回错误 %(code)s。") % {"code": errcode}, _("查看错误信息，必要时联系技术支持。"))
     )
-    return str(reason), str(action)
+    return str(said), str(action)

@@ -404,6 +404,7 @@ def _settle_from_report(
             errcode=0,
             errmsg="confirmed by WeChat",
             confirmed_at=at,
+            finished_at=at,
         )
         if settled and unknown.campaign.template.kind != Template.Kind.LONG_TERM:
             use_credits(template_id=unknown.campaign.template_id, openids=[event.openid])
@@ -414,6 +415,7 @@ def _settle_from_report(
         msgid=result.msg_id,
         errcode=result.error_code,
         errmsg=result.error_status,
+        finished_at=at,
     )
 
 

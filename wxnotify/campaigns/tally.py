@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 
 from wxnotify.campaigns.models import Delivery, DeliveryTally
 
@@ -24,14 +25,16 @@ def add(campaign_id: int, deltas: Mapping[str, int]) -> None:
     if not changes:
         return
     table = DeliveryTally._meta.db_table
-    rows = ", ".join(["(%s, %s, %s)"] * len(changes))
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(changes))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list[Any] = []
     for state, n in changes:
-        params += [campaign_id, state, n]
+        params += [campaign_id, state, n, now]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (campaign_id, state, n) VALUES {rows} "  # noqa: S608 - our own table name
-            f"ON CONFLICT (campaign_id, state) DO UPDATE SET n = {table}.n + excluded.n",
+            f"INSERT INTO {table} (campaign_id, state, n, changed_at) VALUES {rows} "  # noqa: S608 - our own table
+            f"ON CONFLICT (campaign_id, state) DO UPDATE SET n = {table}.n + excluded.n, "
+            "changed_at = excluded.changed_at",
             params,
         )
 

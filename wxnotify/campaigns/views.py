@@ -197,7 +197,7 @@ def _deliveries(request: HttpRequest, campaign: Campaign) -> QuerySet[Delivery]:
 def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
     page = keyset_page(request, _deliveries(request, campaign))
-    rows = [(d, *explain(d.errcode, d.state)) for d in page.rows]
+    rows = [(d, *explain(d.errcode, d.state, d.errmsg)) for d in page.rows]
     context = {
         "campaign": campaign,
         "page": page,
@@ -227,13 +227,14 @@ def campaign_log_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
     labels = dict(Delivery.State.choices)
 
     def rows() -> Iterator[list[Any]]:
-        reasons: dict[tuple[int | None, str], tuple[str, str]] = {}  # a few distinct codes for 300,000 rows
+        reasons: dict[tuple[int | None, str, str], tuple[str, str]] = {}  # a few distinct ones in 300,000 rows
         fields = ("openid", "state", "errcode", "errmsg", "msgid", "attempts", "finished_at")
         deliveries = _deliveries(request, campaign).order_by("id").values_list(*fields)
         for openid, state, errcode, errmsg, msgid, attempts, finished_at in deliveries.iterator(chunk_size=5000):
-            if (errcode, state) not in reasons:
-                reasons[(errcode, state)] = explain(errcode, state)
-            reason, action = reasons[(errcode, state)]
+            why = errmsg if state == "skipped" else ""
+            if (errcode, state, why) not in reasons:
+                reasons[(errcode, state, why)] = explain(errcode, state, why)
+            reason, action = reasons[(errcode, state, why)]
             finished = timezone.localtime(finished_at).strftime("%Y-%m-%d %H:%M:%S") if finished_at else ""
             code = "" if errcode is None else errcode
             yield [openid, labels.get(state, state), code, errmsg, reason, action, msgid or "", attempts, finished]

@@ -1,13 +1,14 @@
 """Daily rollups for the statistics pages, one row per (account, Beijing day, what was counted).
 
 They are derived data: `rollups.py` computes a day from the raw events (subscription events, follower
-changes, menu taps) and replaces that day's rows, so the incremental refresh and a full rebuild give the
+changes, menu taps, deliveries) and replaces that day's rows, so the incremental refresh and a full rebuild give the
 same rows by construction; the cursors say how far the refresh has read each raw table.
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.campaigns.models import Campaign
@@ -81,6 +82,29 @@ class ClickDaily(Daily):
         return f"{self.day} campaign {self.campaign_id}: {self.taps} taps"
 
 
+class DeliveryDaily(Daily):
+    """What became of one send's deliveries on one day: how many reached each outcome, by WeChat's error code
+    (failures) or our reason (skips). The day is when the outcome was settled; `delivered` counts WeChat's
+    delivery reports on the day they were sent."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("已发送")
+        DELIVERED = "delivered", _("已送达")
+        FAILED = "failed", _("失败")
+        SKIPPED = "skipped", _("已跳过")
+        UNKNOWN = "unknown", _("结果未知")
+        CANCELLED = "cancelled", _("已取消")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    errcode = models.IntegerField(null=True)
+    reason = models.CharField(max_length=64, blank=True)  # why it was skipped (the engine's words)
+    n = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} campaign {self.campaign_id}: {self.n} {self.outcome}"
+
+
 class FollowDaily(Daily):
     """Follows and unfollows on one day by QR scene (blank: not from a QR code)."""
 
@@ -97,6 +121,8 @@ class RollupCursor(models.Model):
 
     source = models.CharField(max_length=32, unique=True)
     last_id = models.BigIntegerField(default=0)
+    # Deliveries change in place (no new ids): their refresh reads what changed since this moment instead.
+    last_at = models.DateTimeField(null=True)
     refreshed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

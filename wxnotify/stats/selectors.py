@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
@@ -11,11 +12,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wxnotify.accounts.models import OfficialAccount
-from wxnotify.campaigns.models import Campaign, Click, Delivery, DeliveryTally
+from wxnotify.campaigns.models import Campaign, Click, DeliveryTally
 from wxnotify.campaigns.reasons import explain
 from wxnotify.engagement.models import MenuVersionItem
 from wxnotify.followers.models import Follower
-from wxnotify.stats.models import ClickDaily, FollowDaily, MenuDaily, MenuMonthly, SubscriptionDaily
+from wxnotify.stats.models import (
+    ClickDaily,
+    DeliveryDaily,
+    FollowDaily,
+    MenuDaily,
+    MenuMonthly,
+    SubscriptionDaily,
+)
 from wxnotify.subscriptions.models import Template
 
 MAX_MONTHS = 60
@@ -201,21 +209,24 @@ def menu_trend(
     account: OfficialAccount, months: MonthRange, granularity: str
 ) -> tuple[list[str], dict[int | None, list[int]]]:
     """Taps per item per day, week (starting Monday) or month: the labels and a series per item."""
+    taps = MenuDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end)
+    return _bucketed(taps, months, granularity, "item_id", "taps")
+
+
+def _bucketed(
+    rows: QuerySet[Any], months: MonthRange, granularity: str, key: str, value: str
+) -> tuple[list[str], dict[Any, list[int]]]:
+    """Daily rollup rows summed per `key` per day, week (starting Monday) or month: labels and a series per
+    key, zeros where nothing happened."""
     trunc = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[granularity]
-    rows = (
-        MenuDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end)
-        .annotate(bucket=trunc("day"))
-        .values("item_id", "bucket")
-        .annotate(taps=Sum("taps"))
-        .order_by()
-    )
+    sums = rows.annotate(bucket=trunc("day")).values(key, "bucket").annotate(total=Sum(value)).order_by()
     buckets = _buckets(months, granularity)
     index = {bucket: i for i, bucket in enumerate(buckets)}
-    series: dict[int | None, list[int]] = {}
-    for row in rows:
+    series: dict[Any, list[int]] = {}
+    for row in sums:
         bucket = row["bucket"]
         bucket = bucket.date() if isinstance(bucket, datetime) else bucket
-        series.setdefault(row["item_id"], [0] * len(buckets))[index[bucket]] += row["taps"]
+        series.setdefault(row[key], [0] * len(buckets))[index[bucket]] += row["total"]
     return [bucket_label(b, granularity) for b in buckets], series
 
 
@@ -355,9 +366,9 @@ def funnels(campaigns: list[Campaign]) -> list[SendFunnel]:
     ):
         tallies.setdefault(campaign_id, {})[state] = n
     delivered = dict(
-        Delivery.objects.filter(campaign_id__in=ids, confirmed_at__isnull=False)
+        DeliveryDaily.objects.filter(campaign_id__in=ids, outcome=DeliveryDaily.Outcome.DELIVERED)
         .values("campaign_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("n"))
         .values_list("campaign_id", "n")
     )
     clicked = {
@@ -390,24 +401,7 @@ def funnels(campaigns: list[Campaign]) -> list[SendFunnel]:
 
 def failure_reasons(campaign: Campaign) -> list[tuple[int | None, str, str, int]]:
     """Why people did not get it: (errcode, reason, what to do, how many), most frequent first."""
-    rows = (
-        Delivery.objects.filter(campaign=campaign, state__in=["failed", "skipped", "unknown"])
-        .values("state", "errcode")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-    )
-    return [(row["errcode"], *explain(row["errcode"], row["state"]), row["n"]) for row in rows]
-
-
-def taps_over_time(campaign: Campaign) -> tuple[list[str], list[int]]:
-    """Taps per day from the send's start to its last tap (the daily rollup)."""
-    rows = list(ClickDaily.objects.filter(campaign=campaign).values("day").annotate(taps=Sum("taps")).order_by("day"))
-    if not rows:
-        return [], []
-    by_day = {row["day"]: row["taps"] for row in rows}
-    first = min(timezone.localdate(campaign.started_at), rows[0]["day"]) if campaign.started_at else rows[0]["day"]
-    days = [first + timedelta(days=i) for i in range((rows[-1]["day"] - first).days + 1)]
-    return [f"{d:%m-%d}" for d in days], [by_day.get(d, 0) for d in days]
+    return failure_reasons_of([campaign])
 
 
 def subscriptions_by_activity(account: OfficialAccount, months: MonthRange) -> list[tuple[str, str, int, int]]:
@@ -431,11 +425,55 @@ def sends_in(account: OfficialAccount, months: MonthRange) -> list[Campaign]:
 
 
 def failure_reasons_of(campaigns: list[Campaign]) -> list[tuple[int | None, str, str, int]]:
-    """Why people did not get these sends, added up over them."""
+    """Why people did not get these sends, added up over them (the daily rollup)."""
     rows = (
-        Delivery.objects.filter(campaign__in=campaigns, state__in=["failed", "skipped", "unknown"])
-        .values("state", "errcode")
-        .annotate(n=Count("id"))
-        .order_by("-n")
+        DeliveryDaily.objects.filter(campaign__in=campaigns, outcome__in=NOT_RECEIVED)
+        .values("outcome", "errcode", "reason")
+        .annotate(total=Sum("n"))
+        .order_by("-total", "outcome", "errcode")
     )
-    return [(row["errcode"], *explain(row["errcode"], row["state"]), row["n"]) for row in rows]
+    return [(row["errcode"], *explain(row["errcode"], row["outcome"], row["reason"]), row["total"]) for row in rows]
+
+
+NOT_RECEIVED = [DeliveryDaily.Outcome.FAILED, DeliveryDaily.Outcome.SKIPPED, DeliveryDaily.Outcome.UNKNOWN]
+# The outcomes a chart of sends shows, in the order of its legend.
+OUTCOMES = [
+    DeliveryDaily.Outcome.SENT,
+    DeliveryDaily.Outcome.DELIVERED,
+    DeliveryDaily.Outcome.FAILED,
+    DeliveryDaily.Outcome.SKIPPED,
+    DeliveryDaily.Outcome.UNKNOWN,
+    DeliveryDaily.Outcome.CANCELLED,
+]
+
+
+def send_outcomes(
+    account: OfficialAccount, months: MonthRange, granularity: str, template_id: int | None = None
+) -> tuple[list[str], dict[str, list[int]]]:
+    """A3: what became of the sends' deliveries per day, week or month (previews left out): a series per
+    outcome, each in every period."""
+    rows = DeliveryDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end).exclude(
+        campaign__audience=Campaign.Audience.PREVIEWERS
+    )
+    if template_id is not None:
+        rows = rows.filter(campaign__template_id=template_id)
+    labels, series = _bucketed(rows, months, granularity, "outcome", "n")
+    return labels, {outcome: series.get(outcome, [0] * len(labels)) for outcome in OUTCOMES}
+
+
+def campaign_days(campaign: Campaign) -> tuple[list[str], dict[str, list[int]]]:
+    """A3, one send: sent, delivered, failed and taps on each day from its start to its last event."""
+    counts: dict[str, dict[date, int]] = {}
+    outcomes = DeliveryDaily.objects.filter(campaign=campaign).values_list("outcome", "day").annotate(n=Sum("n"))
+    taps = ClickDaily.objects.filter(campaign=campaign).values_list("day").annotate(n=Sum("taps"))
+    for outcome, day, n in outcomes:
+        counts.setdefault(outcome, {})[day] = n
+    for day, n in taps:
+        counts.setdefault("taps", {})[day] = n
+    known = [day for by_day in counts.values() for day in by_day]
+    if not known:
+        return [], {}
+    first = min(known + ([timezone.localdate(campaign.started_at)] if campaign.started_at else []))
+    days = [first + timedelta(days=i) for i in range((max(known) - first).days + 1)]
+    keys = ["sent", "delivered", "failed", "taps"]
+    return [f"{d:%m-%d}" for d in days], {key: [counts.get(key, {}).get(d, 0) for d in days] for key in keys}

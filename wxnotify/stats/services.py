@@ -5,20 +5,32 @@ in, and recomputes that span whole — so an event arriving late (WeChat retries
 brings old follow times) lands on its own day, and a refreshed period equals a rebuilt one. It re-reads the
 last `LOOKBACK_IDS` ids before the cursor: a transaction that took a lower id but committed after the previous
 run (PostgreSQL hands out ids before commit) is not missed.
+
+Deliveries are the exception: a row changes in place as it is sent and reported, so there is no id to
+follow. Every write that moves a delivery moves its send's counts (`DeliveryTally`) and stamps when; WeChat's
+reports stamp `confirmed_at`. The refresh recounts, whole, each send stamped since its previous run (less a
+margin), and nothing else.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from wxnotify.stats.models import RollupCursor
+from wxnotify.campaigns.models import Delivery, DeliveryTally
+from wxnotify.stats import rollups
+from wxnotify.stats.models import DeliveryDaily, RollupCursor
 from wxnotify.stats.rollups import SOURCES, Source
 
 LOOKBACK_IDS = 5_000
+# Deliveries are read by time, not id: a write stamped just before the last refresh may have committed after
+# it (an engine's write-back), and a delivery report carries WeChat's send time, which lags its arrival.
+LOOKBACK_TIME = timedelta(minutes=10)
+LOOKBACK_REPORTS = timedelta(hours=1)
+DELIVERIES = "deliveries"
 
 
 def _period_of(source: Source, moment: datetime) -> date:
@@ -59,8 +71,36 @@ def refresh_source(source: Source) -> int:
         return periods
 
 
+def replace_campaigns(campaign_ids: set[int]) -> None:
+    ids = sorted(campaign_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        DeliveryDaily.objects.filter(campaign_id__in=chunk).delete()
+        DeliveryDaily.objects.bulk_create(rollups.deliveries(chunk), batch_size=2000)
+
+
+def refresh_deliveries() -> int:
+    """Recount the sends whose deliveries moved (their counts' `changed_at`) or got WeChat's report since
+    the last refresh; how many sends were recounted."""
+    with transaction.atomic():
+        cursor, _ = RollupCursor.objects.select_for_update().get_or_create(source=DELIVERIES)
+        now = timezone.now()
+        moved = DeliveryTally.objects.all()
+        reported = Delivery.objects.filter(confirmed_at__isnull=False)
+        if cursor.last_at is not None:
+            moved = moved.filter(changed_at__gte=cursor.last_at - LOOKBACK_TIME)
+            reported = reported.filter(confirmed_at__gte=cursor.last_at - LOOKBACK_REPORTS)
+        changed = set(moved.values_list("campaign_id", flat=True)) | set(
+            reported.values_list("campaign_id", flat=True).distinct()
+        )
+        replace_campaigns(changed)
+        cursor.last_at = now
+        cursor.save()
+        return len(changed)
+
+
 def refresh() -> dict[str, int]:
-    return {source.name: refresh_source(source) for source in SOURCES}
+    return {source.name: refresh_source(source) for source in SOURCES} | {DELIVERIES: refresh_deliveries()}
 
 
 def rebuild() -> dict[str, int]:
@@ -71,4 +111,6 @@ def rebuild() -> dict[str, int]:
             source.rollup.objects.all().delete()
             cursor.last_id = 0
             cursor.save()
+        DeliveryDaily.objects.all().delete()
+        RollupCursor.objects.filter(source=DELIVERIES).update(last_at=None)
         return refresh()

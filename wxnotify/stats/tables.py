@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from wxnotify.stats import selectors
+from wxnotify.stats.models import DeliveryDaily
 
 Table = tuple[str, list[str], list[Sequence[Any]]]
 
@@ -61,6 +62,14 @@ def menu(months: selectors.MonthRange, uses: list[selectors.MenuItemUse]) -> Tab
     return _("菜单统计"), header, rows
 
 
+def menu_trend(labels: list[str], trend: dict[int | None, list[int]], uses: list[selectors.MenuItemUse]) -> Table:
+    header = [_("时间"), *(u.name for u in uses)]
+    rows: list[Sequence[Any]] = [
+        [label, *(trend.get(u.item_id, [0] * len(labels))[i] for u in uses)] for i, label in enumerate(labels)
+    ]
+    return _("菜单点击趋势"), header, rows
+
+
 def followers(growth: selectors.FollowerGrowth) -> Table:
     header = [_("时间"), _("关注"), _("取消关注"), _("净增"), _("期末粉丝总数")]
     rows: list[Sequence[Any]] = [
@@ -98,6 +107,21 @@ def sends(funnels: list[selectors.SendFunnel]) -> Table:
             [c.name, c.template.title, started, f.target, f.sent, f.delivered, f.failed, f.skipped, f.unknown, *clicks]
         )
     return _("通知效果"), header, rows
+
+
+def outcomes(labels: list[str], series: dict[str, list[int]]) -> Table:
+    """What became of the sends' deliveries in each period."""
+    names = dict(DeliveryDaily.Outcome.choices)
+    header = [_("时间"), *(str(names[o]) for o in series)]
+    rows: list[Sequence[Any]] = [[label, *(counts[i] for counts in series.values())] for i, label in enumerate(labels)]
+    return _("每日发送结果"), header, rows
+
+
+def campaign_days(labels: list[str], series: dict[str, list[int]]) -> Table:
+    header = [_("日期"), _("已发送"), _("已送达"), _("失败"), _("点击次数")]
+    keys = ["sent", "delivered", "failed", "taps"]
+    rows: list[Sequence[Any]] = [[label, *(series[k][i] for k in keys)] for i, label in enumerate(labels)]
+    return _("每日发送与点击"), header, rows
 
 
 def reasons(rows: list[tuple[int | None, str, str, int]]) -> Table:

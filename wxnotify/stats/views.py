@@ -9,10 +9,11 @@ from django.utils.translation import gettext as _
 
 from wxnotify.accounts.access import account_required
 from wxnotify.campaigns.models import Campaign
-from wxnotify.console.exports import table_response, xlsx_response
+from wxnotify.console.exports import csv_response, xlsx_response
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_int, as_text
 from wxnotify.stats import selectors, tables
+from wxnotify.stats.models import DeliveryDaily
 from wxnotify.subscriptions.models import Template
 
 
@@ -26,12 +27,36 @@ def _granularity(request: HttpRequest) -> str:
     return value if value in selectors.GRANULARITIES else "month"
 
 
-def _export(request: HttpRequest, table: tables.Table, name: str) -> HttpResponseBase | None:
-    """The page's table as CSV or Excel when asked (?format=csv / xlsx), else None."""
-    if request.GET.get("format") not in ("csv", "xlsx"):
+def _export(request: HttpRequest, sheets: dict[str, tables.Table], name: str) -> HttpResponseBase | None:
+    """When asked (?format=…): the page's tables as one Excel workbook, a sheet each (xlsx), or the table
+    `?table=` names as CSV (the first one by default); else None."""
+    fmt = request.GET.get("format")
+    if fmt == "xlsx":
+        return xlsx_response(f"{name}.xlsx", list(sheets.values()))
+    if fmt != "csv":
         return None
-    _title, header, rows = table
-    return table_response(request, name, header, rows)
+    key = request.GET.get("table", "")
+    key = key if key in sheets else next(iter(sheets))
+    _title, header, rows = sheets[key]
+    return csv_response(f"{name}-{key}.csv" if len(sheets) > 1 else f"{name}.csv", header, rows)
+
+
+def export_links(request: HttpRequest, sheets: dict[str, tables.Table] | dict[str, str]) -> list[tuple[str, str, str]]:
+    """(href, label, format) for the page's export links: a CSV per table (given as tables or by their
+    titles), one workbook of them all."""
+    query = request.GET.copy()
+    for name in ("format", "table", "after", "before"):
+        query.pop(name, None)
+    several = len(sheets) > 1
+    links = []
+    for key, sheet in sheets.items():
+        title = sheet if isinstance(sheet, str) else sheet[0]
+        query["table"], query["format"] = key, "csv"
+        links.append(("?" + query.urlencode(), f"{title} CSV" if several else "CSV", "csv"))
+    query.pop("table", None)
+    query["format"] = "xlsx"
+    links.append(("?" + query.urlencode(), _("Excel（全部表格）") if several else "Excel", "xlsx"))
+    return links
 
 
 def _granularities() -> list[tuple[str, str]]:
@@ -43,7 +68,12 @@ def subscriptions(request: HttpRequest) -> HttpResponseBase:
     """A2: new subscriptions per month per template."""
     months = _months(request)
     series = selectors.subscriptions_by_month(request.account, months)  # type: ignore[attr-defined]
-    if exported := _export(request, tables.subscriptions(months, series), "subscriptions"):
+    by_activity = selectors.subscriptions_by_activity(request.account, months)  # type: ignore[attr-defined]
+    sheets = {
+        "months": tables.subscriptions(months, series),
+        "activities": tables.subscriptions_by_activity(by_activity),
+    }
+    if exported := _export(request, sheets, "subscriptions"):
         return exported
     labels = [f"{m:%Y-%m}" for m in months.months]
     chart = {
@@ -62,7 +92,8 @@ def subscriptions(request: HttpRequest) -> HttpResponseBase:
         "chart": chart,
         "rows": rows,
         "totals": [(s.total, sum(s.first_time)) for s in series],
-        "by_activity": selectors.subscriptions_by_activity(request.account, months),  # type: ignore[attr-defined]
+        "by_activity": by_activity,
+        "exports": export_links(request, sheets),
     }
     return render(request, "stats/subscriptions.html", context)
 
@@ -74,9 +105,10 @@ def menu(request: HttpRequest) -> HttpResponseBase:
     months = _months(request)
     granularity = _granularity(request)
     uses = selectors.menu_use(account, months)
-    if exported := _export(request, tables.menu(months, uses), "menu"):
-        return exported
     labels, trend = selectors.menu_trend(account, months, granularity)
+    sheets = {"items": tables.menu(months, uses), "trend": tables.menu_trend(labels, trend, uses)}
+    if exported := _export(request, sheets, "menu"):
+        return exported
     names = {use.item_id: use.name for use in uses}
     share_chart = {"kind": "pie", "series": [{"name": use.name, "value": use.taps} for use in uses]}
     trend_chart = {
@@ -96,6 +128,7 @@ def menu(request: HttpRequest) -> HttpResponseBase:
         "share_chart": share_chart,
         "trend_chart": trend_chart,
         "trend_rows": trend_rows,
+        "exports": export_links(request, sheets),
     }
     return render(request, "stats/menu.html", context)
 
@@ -106,9 +139,8 @@ def followers(request: HttpRequest) -> HttpResponseBase:
     months = _months(request)
     granularity = _granularity(request)
     growth = selectors.follower_growth(request.account, months, granularity)  # type: ignore[attr-defined]
-    if request.GET.get("format") == "xlsx":
-        return xlsx_response("followers.xlsx", [tables.followers(growth), tables.scenes(growth)])
-    if exported := _export(request, tables.followers(growth), "followers"):
+    sheets = {"growth": tables.followers(growth), "scenes": tables.scenes(growth)}
+    if exported := _export(request, sheets, "followers"):
         return exported
     chart = {
         "kind": "bar",
@@ -131,6 +163,7 @@ def followers(request: HttpRequest) -> HttpResponseBase:
         "rows": rows,
         "any": any(growth.follows) or any(growth.unfollows),
         "sums": (sum(growth.follows), sum(growth.unfollows), sum(growth.net)),
+        "exports": export_links(request, sheets),
     }
     return render(request, "stats/followers.html", context)
 
@@ -150,18 +183,24 @@ def sparklines(request: HttpRequest) -> JsonResponse:
 
 @account_required()
 def notifications(request: HttpRequest) -> HttpResponseBase:
-    """A3: every send's funnel side by side (one template's sends, or all)."""
+    """A3: every send's funnel side by side (one template's sends, or all), and what became of their
+    deliveries day by day."""
     account = request.account  # type: ignore[attr-defined]
     templates = list(Template.objects.filter(account=account).order_by("title"))
     chosen = as_int(request.GET.get("template"))
     template = next((t for t in templates if t.pk == chosen), None)
     months = _months(request)
+    granularity = _granularity(request)
     started = selectors.sends(account, template.pk if template else None, months)
+    labels, outcomes = selectors.send_outcomes(account, months, granularity, template.pk if template else None)
+    if request.GET.get("format") in ("csv", "xlsx"):  # every send, not only this page's
+        sheets = {
+            "sends": tables.sends(selectors.funnels(list(started))),
+            "outcomes": tables.outcomes(labels, outcomes),
+        }
+        return _export(request, sheets, "notifications")  # type: ignore[return-value]
     page = keyset_page(request, started, size=20)
     rows = selectors.funnels(list(page.rows))
-    if request.GET.get("format") in ("csv", "xlsx"):  # every send, not only this page's
-        everyone = selectors.funnels(list(started))
-        return table_response(request, "notifications", *tables.sends(everyone)[1:])
     chart = {
         "kind": "bar",
         "categories": [f"{f.campaign.name} · {f.campaign.started_at:%m-%d}" for f in rows][::-1],
@@ -173,28 +212,53 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
             {"name": _("点击人数"), "data": [f.tapped for f in rows][::-1]},
         ],
     }
+    names = dict(DeliveryDaily.Outcome.choices)
+    outcomes_chart = {
+        "kind": "bar",
+        "categories": labels,
+        "yName": _("人数"),
+        "series": [
+            # Delivered is WeChat's report on rows already counted as sent: a line over the stack, not in it.
+            {"name": str(names[o]), "data": counts}
+            | ({"type": "line"} if o == DeliveryDaily.Outcome.DELIVERED else {"stack": "outcomes"})
+            for o, counts in outcomes.items()
+        ],
+    }
+    outcome_rows = [(label, [counts[i] for counts in outcomes.values()]) for i, label in enumerate(labels)]
     context = {
         "templates": templates,
         "template": template,
         "months": months,
+        "granularity": granularity,
+        "granularities": _granularities(),
         "page": page,
         "rows": rows,
         "chart": chart,
+        "outcome_names": [names[o] for o in outcomes],
+        "outcomes_chart": outcomes_chart,
+        "outcome_rows": outcome_rows,
+        "any_outcome": any(any(counts) for counts in outcomes.values()),
+        # The exports hold every send, not only this page's: built when asked for, above.
+        "exports": export_links(request, {"sends": _("通知效果"), "outcomes": _("每日发送结果")}),
     }
     return render(request, "stats/notifications.html", context)
 
 
 @account_required()
 def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """A3: one send — target → sent → delivered → tapped, why the others did not get it, taps over time."""
+    """A3: one send — target → sent → delivered → tapped, why the others did not get it, each day's sends,
+    reports and taps."""
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
     (funnel,) = selectors.funnels([campaign])
     reasons = selectors.failure_reasons(campaign)
-    if request.GET.get("format") == "xlsx":
-        return xlsx_response(f"notification-{campaign.pk}.xlsx", [tables.sends([funnel]), tables.reasons(reasons)])
-    if exported := _export(request, tables.reasons(reasons), f"notification-{campaign.pk}-reasons"):
+    days, by_day = selectors.campaign_days(campaign)
+    sheets = {
+        "funnel": tables.sends([funnel]),
+        "reasons": tables.reasons(reasons),
+        "days": tables.campaign_days(days, by_day),
+    }
+    if exported := _export(request, sheets, f"notification-{campaign.pk}"):
         return exported
-    days, taps = selectors.taps_over_time(campaign)
     steps = [
         (_("目标人数"), funnel.target),
         (_("已发送"), funnel.sent),
@@ -207,20 +271,28 @@ def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
         "yName": _("人数"),
         "series": [{"name": _("人数"), "data": [n for _label, n in steps]}],
     }
-    taps_chart = {
-        "kind": "line",
+    days_chart = {
+        "kind": "bar",
         "categories": days,
-        "yName": _("点击次数"),
-        "series": [{"name": _("点击"), "data": taps}],
+        "yName": _("人数 / 次数"),
+        "series": [
+            {"name": _("已发送"), "data": by_day.get("sent", [])},
+            {"name": _("已送达"), "data": by_day.get("delivered", [])},
+            {"name": _("失败"), "data": by_day.get("failed", [])},
+            {"name": _("点击次数"), "data": by_day.get("taps", [])},
+        ],
     }
+    _title, day_header, day_rows = sheets["days"]
     context = {
         "campaign": campaign,
         "funnel": funnel,
         "steps": steps,
         "reasons": reasons,
         "funnel_chart": funnel_chart,
-        "taps_chart": taps_chart,
-        "tap_rows": list(zip(days, taps, strict=True)),
+        "days_chart": days_chart,
+        "day_header": day_header,
+        "day_rows": day_rows,
+        "exports": export_links(request, sheets),
     }
     return render(request, "stats/notification.html", context)
 

@@ -18,5 +18,5 @@ class Command(BaseCommand):
         began = time.perf_counter()
         counts = services.rebuild()
         unit = {source.name: "months" if source.period == "month" else "days" for source in SOURCES}
-        summary = ", ".join(f"{name} {n} {unit[name]}" for name, n in counts.items())
+        summary = ", ".join(f"{name} {n} {unit.get(name, 'sends')}" for name, n in counts.items())
         self.stdout.write(f"rollups rebuilt in {time.perf_counter() - began:.1f} s: {summary}")

@@ -32,7 +32,9 @@
       series: spec.series.map(function (s) {
         return {
           name: s.name, type: s.type || spec.kind, stack: s.stack, data: s.data,
-          yAxisIndex: s.axis || 0, emphasis: { focus: "series" }
+          yAxisIndex: s.axis || 0, emphasis: { focus: "series" },
+          // A dot on every one of 400 days hides the line; the tooltip still gives each day's figure.
+          showSymbol: spec.categories.length <= 62
         };
       })
     };
