@@ -77,14 +77,33 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     screenshot("campaign-sending", page)
     expect(page.locator("[data-state]")).to_have_attribute("data-state", "completed", timeout=30_000)
     worker.join()
+    # Everyone in the target is accounted for: 25 sent, 2 refused by WeChat, and the previewer whose credit
+    # the preview used — skipped with the reason, not left out.
     expect(page.locator('[data-progress="sent"]')).to_have_text("25")
     expect(page.locator('[data-progress="failed"]')).to_have_text("2")
+    expect(page.locator('[data-progress="skipped"]')).to_have_text("1")
     screenshot("campaign-done", page)
     page.get_by_role("link", name="发送日志").click()
     page.locator("select[name=state]").select_option("failed")
     page.get_by_role("button", name="筛选").click()
     expect(page.get_by_text("对方没有订阅").first).to_be_visible()
     screenshot("campaign-log", page)
+    page.locator("select[name=state]").select_option("skipped")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr")).to_contain_text(staff)
+    expect(page.locator("tbody tr")).to_contain_text("没有可用的订阅次数")
+    screenshot("campaign-log-skipped", page)
+    # The CSV of the whole log: a row per person in the target (28), each with its state and reason.
+    import csv
+    import io
+
+    response = page.request.get(f"{live_server.url}/campaigns/{c.pk}/log.csv")
+    rows = list(csv.reader(io.StringIO(response.text().lstrip("\ufeff"))))
+    assert len(rows) == 1 + 28
+    states = [row[1] for row in rows[1:]]
+    assert (states.count("已发送"), states.count("失败"), states.count("已跳过")) == (25, 2, 1)
+    assert all(row[4] for row in rows[1:] if row[1] != "已发送")  # every one not sent says why
     assert Campaign.objects.get(pk=c.pk).state == Campaign.State.COMPLETED
 
 

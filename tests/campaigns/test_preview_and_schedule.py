@@ -26,7 +26,9 @@ def test_a_preview_reaches_the_previewers_and_uses_their_credit(sending):
     trial = services.preview(campaign=c, user=None)  # the queue runs inline in tests
     trial.refresh_from_db()
     assert trial.state == Campaign.State.COMPLETED and trial.source_campaign == c
-    assert dict(Delivery.objects.filter(campaign=trial).values_list("openid", "state")) == {staff[0]: "sent"}
+    # The previewer without a credit is in the log, skipped with the reason (WeChat was not asked).
+    assert dict(trial.deliveries.values_list("openid", "state")) == {staff[0]: "sent", staff[1]: "skipped"}
+    assert trial.deliveries.get(openid=staff[1]).errmsg == "no subscription credit"
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}&detail=1")
     assert received["counts"] == {staff[0]: 1}
     assert Subscription.objects.get(openid=staff[0]).credits == 0
@@ -187,3 +189,24 @@ def test_the_quota_pause_ends_at_midnight_in_beijing_whatever_the_consoles_time_
     AuditEntry.objects.filter(pk=entry.pk).update(at=datetime(2026, 11, 29, 15, 0, tzinfo=UTC))  # 23:00 in Beijing
     assert selectors.stopped_by_yesterdays_quota(now=datetime(2026, 11, 29, 15, 59, tzinfo=UTC)) == []  # 23:59
     assert selectors.stopped_by_yesterdays_quota(now=datetime(2026, 11, 29, 16, 1, tzinfo=UTC)) == [campaign]  # 00:01
+
+
+def test_a_preview_nobody_can_receive_is_refused_and_says_what_to_do(client, sending):
+    """Only a previewer whose credit is used up: the preview would reach nobody and still say "completed"."""
+    from tests.campaigns.test_console_pages import member
+
+    account, sim, template, subscribers, campaign = sending
+    (staff,) = subscribers(1)
+    Previewer.objects.create(account=account, name="宣传科小王", openid=staff)
+    Subscription.objects.filter(openid=staff).update(credits=0)
+    c = campaign()
+    with pytest.raises(services.CampaignError, match="订阅此模板"):
+        services.preview(campaign=c, user=None)
+    assert not Campaign.objects.filter(audience=Campaign.Audience.PREVIEWERS).exists()  # nothing half-made
+    member(client, account, "operator")
+    page = client.get(f"/campaigns/{c.pk}/").content.decode()
+    assert "data-previewers-cannot-receive" in page and "发送预览</button>" in page and " disabled>" in page
+    answer = client.post(f"/campaigns/{c.pk}/preview", follow=True).content.decode()
+    assert "订阅此模板" in answer and "操作已完成" not in answer
+    Subscription.objects.filter(openid=staff).update(credits=1)  # the previewer subscribes again
+    assert "data-previewers-cannot-receive" not in client.get(f"/campaigns/{c.pk}/").content.decode()

@@ -49,6 +49,7 @@ def test_the_send_log_export_defuses_a_formula_from_wechat_and_speaks_english_wh
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:4] == ["OpenID", "状态", "错误码", "错误信息"]
     assert rows[1][:4] == ["oPatient1", "失败", "47003", "'=HYPERLINK(1)"]
+    assert rows[0][-1] == "状态代码" and rows[1][-1] == "failed"  # the machine-readable code, in any language
     client.cookies["django_language"] = "en"
     english = b"".join(client.get(f"/campaigns/{c.pk}/log.csv").streaming_content).decode("utf-8-sig")
     assert english.splitlines()[0].startswith("OpenID,State,Error code,Error message")

@@ -67,7 +67,7 @@ def target(campaign: Campaign) -> QuerySet[Subscription]:
     return rows
 
 
-def _unfollowed(campaign: Campaign) -> QuerySet[Follower, str]:
+def unfollowed_openids(campaign: Campaign) -> QuerySet[Follower, str]:
     return Follower.objects.filter(account=campaign.account, is_following=False).values_list("openid", flat=True)
 
 
@@ -76,7 +76,7 @@ def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
     the target who hold a credit (or a long-term subscription) now and, unless asked, still follow."""
     rows = target(campaign).filter(Subscription.current_q())
     if campaign.skips_unfollowed:
-        rows = rows.exclude(openid__in=_unfollowed(campaign))
+        rows = rows.exclude(openid__in=unfollowed_openids(campaign))
     # No DISTINCT: the ledger has one row per (template, openid). In openid order, the 300,000 new delivery
     # rows go into their (campaign, openid) index one after the other instead of all over it.
     return rows.order_by("openid").values_list("openid", flat=True)

@@ -21,9 +21,17 @@ from wxnotify.campaigns import clicks, lifecycle, selectors, tally
 from wxnotify.campaigns import queue as work_queue
 from wxnotify.campaigns.lifecycle import CampaignError
 from wxnotify.campaigns.models import Action, Campaign, Click, Delivery, Previewer
-from wxnotify.campaigns.selectors import NOT_FINISHED, audience, content_errors, needs_reapproval
+from wxnotify.campaigns.selectors import (
+    NOT_FINISHED,
+    audience,
+    content_errors,
+    needs_reapproval,
+    target,
+    unfollowed_openids,
+)
+from wxnotify.campaigns.sending import rules
 from wxnotify.campaigns.sending.django_store import expire_leases, patiently
-from wxnotify.subscriptions.models import Template
+from wxnotify.subscriptions.models import Subscription, Template
 from wxnotify.subscriptions.services import use_credits
 
 log = logging.getLogger(__name__)
@@ -103,23 +111,37 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
 
 
 def materialise(campaign: Campaign) -> int:
-    """The audience as one delivery row each, in the database (INSERT … SELECT: the openids never come
-    into Python, whatever the size); one per (campaign, recipient) whatever happens. Returns how many."""
+    """Everyone the send is meant for as one delivery row each, in the database (INSERT … SELECT: the openids
+    never come into Python, whatever the size); one per (campaign, person) whatever happens. Those who can
+    receive it are pending; those who cannot (no credit left, unfollowed) are skipped at once with their
+    reason, so the log accounts for the whole target. Returns how many are to be sent."""
+    to_send = _insert_deliveries(campaign, audience(campaign), "pending", "")
+    rows = target(campaign)
+    no_credit = _insert_deliveries(campaign, rows.exclude(Subscription.current_q()), "skipped", rules.NO_CREDIT)
+    unfollowed = 0
+    if campaign.skips_unfollowed:
+        left = rows.filter(Subscription.current_q(), openid__in=unfollowed_openids(campaign))
+        unfollowed = _insert_deliveries(campaign, left, "skipped", rules.UNFOLLOWED)
+    tally.add(campaign.pk, {"pending": to_send, "skipped": no_credit + unfollowed})
+    return to_send
+
+
+def _insert_deliveries(campaign: Campaign, rows: QuerySet[Any], state: str, reason: str) -> int:
+    """A delivery row per openid of `rows` (ledger rows), in `state`; a skipped one is finished now."""
     from django.db import connection
 
-    select, params = audience(campaign).query.sql_with_params()
+    select, params = rows.order_by("openid").values_list("openid", flat=True).query.sql_with_params()
+    finished = connection.ops.adapt_datetimefield_value(timezone.now()) if state == "skipped" else None
     table = Delivery._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (campaign_id, openid, state, attempts, errmsg, worker) "  # noqa: S608
+            f"INSERT INTO {table} (campaign_id, openid, state, attempts, errmsg, worker, finished_at) "  # noqa: S608
             # "WHERE true": SQLite would read ON CONFLICT as a join's ON without it
-            f"SELECT %s, openid, 'pending', 0, '', '' FROM ({select}) audience WHERE true "
+            f"SELECT %s, openid, %s, 0, %s, '', %s FROM ({select}) audience WHERE true "
             "ON CONFLICT (campaign_id, openid) DO NOTHING",
-            [campaign.pk, *params],
+            [campaign.pk, state, reason, finished, *params],
         )
-        inserted = cursor.rowcount
-    tally.add(campaign.pk, {"pending": inserted})
-    return inserted
+        return int(cursor.rowcount)
 
 
 def wake_workers(campaign_id: int, count: int | None = None) -> None:
@@ -294,6 +316,13 @@ def preview(*, campaign: Campaign, user: Any) -> Campaign:
             created_by=user if getattr(user, "pk", None) else None,
             state=Campaign.State.APPROVED,
         )
+        if not audience(trial).exists():  # it would go to nobody and still say "completed"
+            raise CampaignError(
+                _(
+                    "没有预览人能收到这次预览：预览人需先在微信里订阅此模板（打开含订阅按钮的文章点「订阅」），"
+                    "订阅次数用完后再订阅一次。"
+                )
+            )
         trial.approved_snapshot = trial.snapshot()
         trial.save()
         lifecycle.audit(locked, user, Action.PREVIEW, preview_campaign=trial.pk)

@@ -115,6 +115,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["audit"] = campaign.audit.select_related("user").order_by("-at", "-id")[:20]
     context["allowed"] = lifecycle.available(campaign, request.user)
     context["previewers"] = selectors.previewer_status(campaign)
+    context["previewers_ready"] = any(sub and sub.can_receive for _p, sub in context["previewers"])
     context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
     return render(request, "campaigns/detail.html", context)
 
@@ -223,6 +224,7 @@ def campaign_log_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
         _("消息 ID"),
         _("尝试次数"),
         _("完成时间"),
+        _("状态代码"),  # stable whatever the language, for a program reading the file
     ]
     labels = dict(Delivery.State.choices)
 
@@ -237,7 +239,8 @@ def campaign_log_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
             reason, action = reasons[(errcode, state, why)]
             finished = timezone.localtime(finished_at).strftime("%Y-%m-%d %H:%M:%S") if finished_at else ""
             code = "" if errcode is None else errcode
-            yield [openid, labels.get(state, state), code, errmsg, reason, action, msgid or "", attempts, finished]
+            label = labels.get(state, state)
+            yield [openid, label, code, errmsg, reason, action, msgid or "", attempts, finished, state]
 
     name = f"campaign-{campaign.pk}-log"
     if fmt == "xlsx":

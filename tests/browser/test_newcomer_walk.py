@@ -1,0 +1,38 @@
+"""The console as a newcomer meets it (issue 13): each fix seen in Chromium (zh-CN), with a screenshot."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from wxnotify.accounts.models import Membership
+from wxnotify.campaigns.models import Campaign, Previewer
+from wxnotify.subscriptions.models import Subscription
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "newcomer-password-1"
+
+
+def log_in(page, live_server, account, role: str = "administrator") -> None:
+    user = get_user_model().objects.create_user(f"{role}-{account.pk}", password=PASSWORD)
+    Membership.objects.create(user=user, account=account, role=role)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_a_preview_nobody_can_receive_is_not_offered(page, live_server, sending, screenshot):
+    """Item 2: with only a previewer whose credit is used up, the page says why and what to do, and the
+    button is disabled instead of "completed, 0/0"."""
+    account, sim, template, subscribers, campaign = sending
+    (staff,) = subscribers(1)
+    Previewer.objects.create(account=account, name="宣传科小王", openid=staff)
+    Subscription.objects.filter(openid=staff).update(credits=0)
+    c = campaign()
+    log_in(page, live_server, account)
+    page.goto(f"{live_server.url}/campaigns/{c.pk}/")
+    expect(page.locator("[data-previewers-cannot-receive]")).to_contain_text("订阅此模板")
+    expect(page.get_by_role("button", name="发送预览")).to_be_disabled()
+    screenshot("newcomer-preview-nobody")
+    assert not Campaign.objects.filter(audience=Campaign.Audience.PREVIEWERS).exists()
