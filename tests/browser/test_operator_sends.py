@@ -52,11 +52,20 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
 
     expect(page.locator('[data-preflight="eligible"]')).to_have_text("28")
     expect(page.locator(f'[data-previewer="{staff}"]')).to_contain_text("可接收 1 次")
+    expect(page.locator(".steps li.current")).to_have_text("① 预览")  # the first step, its button primary
+    expect(page.get_by_role("button", name="发送预览")).to_have_class("btn primary")
+    screenshot("campaign-draft", page)
     page.get_by_role("button", name="发送预览").click()  # previews go through the queue, inline in tests
     expect(page.locator("#previewers")).to_contain_text("已完成")
     expect(page.locator(f'[data-previewer="{staff}"]')).to_contain_text("没有可用的订阅次数")  # credit used
     expect(page.locator('[data-preflight="eligible"]')).to_have_text("27")
+    # The page leads the way: previewed, so approving is the step now; sending comes after it.
+    expect(page.locator(".steps li.current")).to_have_text("② 审核")
+    expect(page.get_by_role("button", name="开始发送")).to_have_count(0)
+    expect(page.get_by_role("button", name="删除草稿")).to_be_visible()
     page.get_by_role("button", name="审核通过").click()
+    expect(page.locator(".steps li.current")).to_have_text("③ 发送")
+    expect(page.get_by_role("button", name="开始发送")).to_have_class("btn primary")
     page.get_by_role("button", name="开始发送").click()
     expect(page.locator("[data-state]")).to_have_attribute("data-state", "sending")
     c = Campaign.objects.get(audience=Campaign.Audience.TEMPLATE)
@@ -75,8 +84,17 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
         timeout=20_000,
     )
     screenshot("campaign-sending", page)
+    expect(page.get_by_role("button", name="暂停")).to_be_visible()
     expect(page.locator("[data-state]")).to_have_attribute("data-state", "completed", timeout=30_000)
     worker.join()
+    # The buttons follow the state without a reload: a completed send offers no pause and no cancel.
+    expect(page.get_by_role("button", name="暂停")).to_have_count(0)
+    expect(page.get_by_role("button", name="取消发送")).to_have_count(0)
+    # Its speed is over the time it sent: read again later, it has not fallen.
+    speed = page.locator("[data-progress=rate]").text_content()
+    page.wait_for_timeout(2500)
+    page.reload()
+    expect(page.locator("[data-progress=rate]")).to_have_text(speed)
     # Everyone in the target is accounted for: 25 sent, 2 refused by WeChat, and the previewer whose credit
     # the preview used — skipped with the reason, not left out.
     expect(page.locator('[data-progress="sent"]')).to_have_text("25")

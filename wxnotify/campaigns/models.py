@@ -267,6 +267,8 @@ class AuditEntry(models.Model):
 
     @property
     def label(self) -> str:
+        if self.action == Action.CANCEL and (self.detail or {}).get("draft"):
+            return gettext("删除草稿")
         return str(Action(self.action).label) if self.action in Action.values else self.action
 
     @property

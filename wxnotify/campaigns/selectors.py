@@ -157,6 +157,37 @@ def failed_by_class(campaign: Campaign) -> dict[str, int]:
     return by_class
 
 
+def listed(account: Any) -> QuerySet[Campaign]:
+    """The notifications an operator works with: not the previews (they belong to their notification's page)
+    nor the drafts that were deleted."""
+    return (
+        Campaign.objects.filter(account=account)
+        .exclude(audience=Campaign.Audience.PREVIEWERS)
+        .exclude(state=Campaign.State.CANCELLED, started_at__isnull=True, scheduled_at__isnull=True)
+        .select_related("template")
+    )
+
+
+# What moves a send into sending, and out of it (the audit log has each with its time).
+STARTS = {Action.SEND, Action.RESUME, Action.AUTO_RESUMED, Action.RETRY_UNKNOWN, Action.RETRY_FAILED_TRANSIENT}
+STOPS = {Action.PAUSE, Action.AUTO_PAUSED, Action.AUTO_HALTED, Action.COMPLETED, Action.CANCEL}
+
+
+def sending_seconds(campaign: Campaign, now: Any) -> float:
+    """How long the send has actually been sending: its running spans from the audit log, not the time since
+    it started (a finished send's speed would keep falling; a paused one's too)."""
+    total, since = 0.0, None
+    for action, at in campaign.audit.filter(action__in=STARTS | STOPS).order_by("at", "id").values_list("action", "at"):
+        if action in STARTS and since is None:
+            since = at
+        elif action in STOPS and since is not None:
+            total += (at - since).total_seconds()
+            since = None
+    if since is not None and campaign.state == Campaign.State.SENDING:
+        total += (now - since).total_seconds()
+    return total
+
+
 def previewer_status(campaign: Campaign) -> list[tuple[Previewer, Subscription | None]]:
     """Each previewer, and whether they can receive this template now (a one-time preview uses their credit)."""
     rows = {s.openid: s for s in Subscription.objects.filter(template=campaign.template)}

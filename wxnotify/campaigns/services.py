@@ -226,9 +226,16 @@ def _go_on(campaign: Campaign, user: Any, action: Action, count: int | None, **e
         transaction.on_commit(lambda: wake_workers(locked.pk, count))
 
 
+# Notifications not yet on their way: cancelling one deletes a draft (it leaves the lists; its record stays
+# for the audit log).
+DRAFTS = (Campaign.State.DRAFT, Campaign.State.AWAITING_APPROVAL, Campaign.State.APPROVED)
+
+
 def cancel(*, campaign: Campaign, user: Any) -> None:
+    """Stop a send for good, or delete a draft."""
     with transaction.atomic():
-        lifecycle.transition(campaign, Action.CANCEL, user=user, finished_at=timezone.now())
+        draft = {"draft": True} if campaign.state in DRAFTS else None
+        lifecycle.transition(campaign, Action.CANCEL, user=user, detail=draft, finished_at=timezone.now())
         n = Delivery.objects.filter(campaign=campaign, state=Delivery.State.PENDING).update(
             state=Delivery.State.CANCELLED
         )

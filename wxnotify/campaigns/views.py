@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 @account_required()
 def campaign_list(request: HttpRequest) -> HttpResponse:
     account = request.account  # type: ignore[attr-defined]
-    page = keyset_page(request, Campaign.objects.filter(account=account).select_related("template"))
+    page = keyset_page(request, selectors.listed(account))
     return render(request, "campaigns/list.html", {"campaigns": selectors.with_counts(page.rows), "page": page})
 
 
@@ -97,12 +97,19 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Campaign.objects.select_related("template", "activity", "account", "source_campaign"), pk=pk, account=account
     )
     progress = selectors.progress(campaign)
-    context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
+    context: dict[str, Any] = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
     if progress["failed"]:
         by_class = selectors.failed_by_class(campaign)
         context["failed_by_class"] = [(FAILURE_CLASSES.get(k, k), n) for k, n in sorted(by_class.items())]
+    context["allowed"] = lifecycle.available(campaign, request.user)
+    context["needs_reapproval"] = selectors.needs_reapproval(campaign)
+    previews = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")
+    context |= _path(campaign, previewed=previews.exists())
+    context["unstarted"] = [*services.DRAFTS, Campaign.State.SCHEDULED]
     if request.GET.get("partial") == "progress":
-        return render(request, "campaigns/detail.html#progress", context)
+        # The buttons follow the state too (a send that completes no longer offers "pause"): swapped in
+        # out of band with the numbers.
+        return render(request, "campaigns/detail.html#progress", context | {"oob": True})
     if campaign.state in (
         Campaign.State.DRAFT,
         Campaign.State.APPROVED,
@@ -111,19 +118,41 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         context["preflight"] = selectors.preflight(campaign) | {"quota": _quota(campaign)}
     context["stop_help"] = explain(campaign.stop_errcode, "") if campaign.stop_errcode else ("", "")
-    context["needs_reapproval"] = selectors.needs_reapproval(campaign)
     context["audit"] = campaign.audit.select_related("user").order_by("-at", "-id")[:20]
-    context["allowed"] = lifecycle.available(campaign, request.user)
     context["previewers"] = selectors.previewer_status(campaign)
     context["previewers_ready"] = any(sub and sub.can_receive for _p, sub in context["previewers"])
-    context["previews"] = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")[:5]
+    context["previews"] = previews[:5]
     return render(request, "campaigns/detail.html", context)
+
+
+def _path(campaign: Campaign, *, previewed: bool) -> dict[str, Any]:
+    """Before a send starts, the way to it — preview, (submit,) approve, send — and the step it is at: that
+    step's button is the primary one."""
+    state, two_person = campaign.state, campaign.account.require_second_approver
+    if campaign.audience == Campaign.Audience.PREVIEWERS or state not in (
+        Campaign.State.DRAFT,
+        Campaign.State.AWAITING_APPROVAL,
+        Campaign.State.APPROVED,
+    ):
+        return {"steps": [], "step": ""}
+    steps = [("preview", _("① 预览")), ("approve", _("② 审核")), ("send", _("③ 发送"))]
+    if two_person:
+        steps = [("preview", _("① 预览")), ("submit", _("② 提交审核")), ("approve", _("③ 审核")), ("send", _("④ 发送"))]
+    if state == Campaign.State.APPROVED:
+        step = "send"
+    elif state == Campaign.State.AWAITING_APPROVAL:
+        step = "approve"
+    elif not previewed and Previewer.objects.filter(account=campaign.account).exists():
+        step = "preview"
+    else:
+        step = "submit" if two_person else "approve"
+    return {"steps": steps, "step": step}
 
 
 def _live(campaign: Campaign, progress: dict[str, int]) -> dict[str, float | int | None]:
     done = progress["sent"] + progress["failed"] + progress["skipped"] + progress["unknown"] + progress["cancelled"]
     remaining = progress["pending"] + progress["claimed"] + progress["sending"]
-    elapsed = (timezone.now() - campaign.started_at).total_seconds() if campaign.started_at else 0
+    elapsed = selectors.sending_seconds(campaign, timezone.now()) if campaign.started_at else 0
     rate = progress["sent"] / elapsed if elapsed > 1 else None
     return {
         "percent": round(100 * done / progress["total"]) if progress["total"] else 0,
@@ -177,6 +206,10 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, _("已定时，到时间会自动开始发送。"))
             if account.in_quiet_hours(at):
                 messages.warning(request, _("定时时间在免打扰时段内：会等免打扰结束后再发送。"))
+        elif action == Action.CANCEL and campaign.state in services.DRAFTS:
+            services.cancel(campaign=campaign, user=request.user)
+            messages.success(request, _("草稿「%(name)s」已删除。") % {"name": campaign.name})
+            return redirect("campaigns:list")
         else:
             SERVICES[Action(action)](campaign=campaign, user=request.user)  # type: ignore[operator]
             messages.success(request, str(DONE.get(Action(action), _("操作已完成。"))))

@@ -1,0 +1,56 @@
+"""A send's page as the operator reads it: the speed over the time it actually sent, the list without
+previews or deleted drafts, a preview's own page, deleting a draft."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.campaigns.test_console_pages import member
+from wxnotify.campaigns import selectors, services
+from wxnotify.campaigns.models import Action, AuditEntry, Campaign, Previewer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_sending_time_counts_only_the_spans_it_was_sending(sending):
+    account, sim, template, subscribers, campaign = sending
+    c = campaign()
+    t0 = timezone.now() - timedelta(hours=2)
+    for action, minutes in [
+        (Action.SEND, 0),
+        (Action.PAUSE, 10),  # 10 min sending
+        (Action.RESUME, 60),  # 50 min paused: not counted
+        (Action.AUTO_PAUSED, 65),  # 5 min (quiet hours began)
+        (Action.AUTO_RESUMED, 80),
+        (Action.COMPLETED, 82),  # 2 min
+        (Action.RETRY_UNKNOWN, 100),  # the operator sent the unknown ones again: 1 min more
+        (Action.COMPLETED, 101),
+    ]:
+        entry = AuditEntry.objects.create(account=account, campaign=c, action=action)
+        AuditEntry.objects.filter(pk=entry.pk).update(at=t0 + timedelta(minutes=minutes))
+    c.state = Campaign.State.COMPLETED
+    assert selectors.sending_seconds(c, timezone.now()) == 18 * 60  # an hour later: the same
+    c.state = Campaign.State.SENDING  # still sending since the last start: up to now
+    AuditEntry.objects.filter(campaign=c, action=Action.COMPLETED).order_by("-at").first().delete()
+    now = t0 + timedelta(minutes=103)
+    assert selectors.sending_seconds(c, now) == 17 * 60 + 3 * 60
+
+
+def test_the_list_leaves_out_previews_and_deleted_drafts_and_a_preview_points_back(client, sending):
+    account, sim, template, subscribers, campaign = sending
+    (staff,) = subscribers(1)
+    Previewer.objects.create(account=account, name="宣传科小王", openid=staff)
+    kept, dropped = campaign(name="九价到货"), campaign(name="写错的草稿")
+    trial = services.preview(campaign=kept, user=None)
+    member(client, account, "operator")
+    answer = client.post(f"/campaigns/{dropped.pk}/cancel", follow=True)
+    assert answer.redirect_chain[-1][0] == "/campaigns/" and "草稿「写错的草稿」已删除" in answer.content.decode()
+    listing = client.get("/campaigns/").content.decode()
+    assert "九价到货" in listing and "写错的草稿" not in listing and trial.name not in listing
+    entry = AuditEntry.objects.get(campaign=dropped, action=Action.CANCEL)
+    assert entry.label == "删除草稿"  # the audit log keeps it, in words
+    own = client.get(f"/campaigns/{trial.pk}/").content.decode()
+    assert "data-preview-of" in own and f"/campaigns/{kept.pk}/" in own and "发送预览</button>" not in own
+    page = client.get(f"/campaigns/{kept.pk}/").content.decode()
+    assert f"/campaigns/{trial.pk}/" in page  # the preview sits with its notification
