@@ -36,3 +36,33 @@ def test_a_preview_nobody_can_receive_is_not_offered(page, live_server, sending,
     expect(page.get_by_role("button", name="发送预览")).to_be_disabled()
     screenshot("newcomer-preview-nobody")
     assert not Campaign.objects.filter(audience=Campaign.Audience.PREVIEWERS).exists()
+
+
+def test_events_are_named_in_words_and_each_language_in_itself(page, live_server, make_account, push, screenshot):
+    """Items 14 and 16: the home page and the inbound log say "关注", "点击菜单", "订阅通知送达回执"…
+    (WeChat's own name only as the badge's tooltip); the language menu names each language in itself."""
+    import time
+
+    from wechat.messages import FollowEvent, MenuClickEvent, SentResult, SubscribeSentEvent
+    from wechat.xmlcodec import render_message
+
+    account = make_account()
+    base = {"account_original_id": account.original_id, "openid": "oPatient1", "msg_type": "event"}
+    now = int(time.time())
+    for message in (
+        FollowEvent(**base, create_time=now - 3, scene=None),
+        MenuClickEvent(**base, create_time=now - 2, key="MENU_BOOK"),
+        SubscribeSentEvent(**base, create_time=now - 1, results=(SentResult("TPL", 1001, 0, "success"),)),
+    ):
+        assert push(account, render_message(message)).status_code == 200
+    log_in(page, live_server, account)
+    recent = page.locator("#dashboard-live table")
+    for words in ("关注", "点击菜单", "订阅通知送达回执"):
+        expect(recent.get_by_text(words, exact=True)).to_be_visible()
+    expect(recent).not_to_contain_text("subscribe_msg_sent_event")
+    expect(recent.locator('[data-kind="subscribe_msg_sent_event"]')).to_have_attribute(
+        "title", "subscribe_msg_sent_event"
+    )
+    options = page.locator("#language-switcher option")
+    expect(options).to_have_text(["简体中文", "English"])
+    screenshot("newcomer-home-events")

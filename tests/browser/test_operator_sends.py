@@ -102,6 +102,8 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     expect(page.locator('[data-progress="skipped"]')).to_have_text("1")
     screenshot("campaign-done", page)
     page.get_by_role("link", name="发送日志").click()
+    expect(page.locator("[data-totals]")).to_contain_text("共 28 人")  # the totals by state, and where this page is
+    expect(page.locator("[data-position]")).to_have_text("第 1–28 条，共 28 条")
     page.locator("select[name=state]").select_option("failed")
     page.get_by_role("button", name="筛选").click()
     expect(page.get_by_text("对方没有订阅").first).to_be_visible()

@@ -54,3 +54,24 @@ def test_the_list_leaves_out_previews_and_deleted_drafts_and_a_preview_points_ba
     assert "data-preview-of" in own and f"/campaigns/{kept.pk}/" in own and "发送预览</button>" not in own
     page = client.get(f"/campaigns/{kept.pk}/").content.decode()
     assert f"/campaigns/{trial.pk}/" in page  # the preview sits with its notification
+
+
+def test_the_log_shows_its_totals_and_where_the_page_is(client, sending):
+    from tests.campaigns.test_sending_on_wxsim import run_engines
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(60, product_only=5)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    run_engines(c.pk, 1)
+    member(client, account, "viewer")
+    first = client.get(f"/campaigns/{c.pk}/log/").content.decode()
+    assert "共 65 人" in first and 'data-total="sent">已发送 60<' in first and 'data-total="failed">失败 5<' in first
+    assert "第 1–50 条，共 65 条" in first
+    older = c.deliveries.order_by("-id")[49].pk  # the pager's cursor: the last row shown
+    second = client.get(f"/campaigns/{c.pk}/log/?before={older}").content.decode()
+    assert "第 51–65 条，共 65 条" in second
+    failed = client.get(f"/campaigns/{c.pk}/log/?state=failed").content.decode()
+    assert "第 1–5 条，共 5 条" in failed
+    by_code = client.get(f"/campaigns/{c.pk}/log/?errcode=43101").content.decode()
+    assert "第 1–5 条，共 5 条" in by_code

@@ -8,6 +8,39 @@ from django.utils.translation import gettext_lazy as _
 from wxnotify.accounts.models import OfficialAccount
 
 
+# What each push is, in the operator's words (WeChat's own names stay visible beside them for engineers).
+EVENT_NAMES = {
+    "subscribe": _("关注"),
+    "unsubscribe": _("取消关注"),
+    "SCAN": _("已关注者扫码"),
+    "LOCATION": _("上报地理位置"),
+    "CLICK": _("点击菜单"),
+    "VIEW": _("点击菜单链接"),
+    "view_miniprogram": _("点击菜单打开小程序"),
+    "scancode_push": _("菜单扫码"),
+    "scancode_waitmsg": _("菜单扫码（等待回复）"),
+    "pic_sysphoto": _("菜单拍照"),
+    "pic_photo_or_album": _("菜单拍照或选图"),
+    "pic_weixin": _("菜单从相册选图"),
+    "location_select": _("菜单发送位置"),
+    "subscribe_msg_popup_event": _("订阅通知弹窗选择"),
+    "subscribe_msg_change_event": _("订阅通知设置变更"),
+    "subscribe_msg_sent_event": _("订阅通知送达回执"),
+    "TEMPLATESENDJOBFINISH": _("模板消息送达回执"),
+    "MASSSENDJOBFINISH": _("群发结果"),
+}
+MESSAGE_NAMES = {
+    "text": _("文字消息"),
+    "image": _("图片消息"),
+    "voice": _("语音消息"),
+    "video": _("视频消息"),
+    "shortvideo": _("小视频消息"),
+    "location": _("位置消息"),
+    "link": _("链接消息"),
+    "event": _("事件"),
+}
+
+
 class InboundMessage(models.Model):
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="inbound_messages")
     dedupe_key = models.CharField(max_length=64)
@@ -30,6 +63,18 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.msg_type}/{self.event} from {self.openid}"
+
+    @property
+    def wechat_name(self) -> str:
+        """WeChat's own name for it (its Event, or its MsgType)."""
+        return self.event or self.msg_type
+
+    @property
+    def kind(self) -> str:
+        """What it is in words; WeChat's name when we have no words for it."""
+        if self.event:
+            return str(EVENT_NAMES.get(self.event, self.event))
+        return str(MESSAGE_NAMES.get(self.msg_type, self.msg_type))
 
 
 class Refusal(models.TextChoices):

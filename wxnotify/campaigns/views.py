@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from wechat.errors import WeChatError
 from wxnotify.accounts.access import PERMISSIONS, account_required
 from wxnotify.accounts.wechat import account_api
-from wxnotify.campaigns import lifecycle, selectors, services
+from wxnotify.campaigns import lifecycle, selectors, services, tally
 from wxnotify.campaigns.forms import CampaignForm
 from wxnotify.campaigns.models import Action, AuditEntry, Campaign, Delivery, Previewer
 from wxnotify.campaigns.reasons import explain
@@ -230,14 +230,26 @@ def _deliveries(request: HttpRequest, campaign: Campaign) -> QuerySet[Delivery]:
 @account_required()
 def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
-    page = keyset_page(request, _deliveries(request, campaign))
+    matching = _deliveries(request, campaign)
+    page = keyset_page(request, matching)
     rows = [(d, *explain(d.errcode, d.state, d.errmsg)) for d in page.rows]
+    counts = tally.counts(campaign.pk)
+    state = request.GET.get("state", "")
+    filtered = request.GET.get("errcode") or request.GET.get("openid")
+    # The counts give the total unless an error code or an openid narrows it; the position is how many
+    # matching rows come before this page (newest first): one count each, never a walk through the pages.
+    total = matching.count() if filtered else (counts.get(state, 0) if state else sum(counts.values()))
+    first = 1 if page.is_first or not page.rows else matching.filter(id__gt=page.rows[0].id).count() + 1
+    labels = dict(Delivery.State.choices)
     context = {
         "campaign": campaign,
         "page": page,
         "rows": rows,
         "codes": selectors.error_codes(campaign),
         "states": Delivery.State.choices,
+        "by_state": [(s, labels[s], n) for s, n in sorted(counts.items(), key=lambda i: -i[1]) if n],
+        "everyone": sum(counts.values()),
+        "position": (first, first + len(page.rows) - 1, total),
     }
     return render(request, "campaigns/log.html", context)
 
