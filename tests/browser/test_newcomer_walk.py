@@ -66,3 +66,37 @@ def test_events_are_named_in_words_and_each_language_in_itself(page, live_server
     options = page.locator("#language-switcher option")
     expect(options).to_have_text(["简体中文", "English"])
     screenshot("newcomer-home-events")
+
+
+def test_compose_keeps_what_was_typed_and_checks_each_field_as_typed(page, live_server, sending, screenshot):
+    """Items 6 and 10: choosing a template keeps the name and audience; each field says what it takes (in
+    Chinese, with WeChat's example) and its problem appears next to it once typed in, whatever the other
+    fields hold; an untouched field does not complain yet; the limit is said once."""
+    from tests.subscriptions.conftest import make_template
+
+    account, sim, template, subscribers, campaign = sending
+    template.example = "疫苗名称：九价HPV疫苗\n到货时间：2026年12月1日"
+    template.save()
+    make_template(account, template_id="TPL_LECTURE", title="讲座开始提醒")
+    log_in(page, live_server, account, "operator")
+    page.goto(f"{live_server.url}/campaigns/new/")
+    page.locator("#id_name").fill("九价到货通知")
+    page.locator("#id_audience").select_option("template")
+    page.locator("#id_template").select_option(str(template.pk))  # reloads with that template's fields
+    expect(page.get_by_label("疫苗名称", exact=True)).to_be_visible()
+    expect(page.locator("#id_name")).to_have_value("九价到货通知")
+    expect(page.locator("#id_audience")).to_have_value("template")
+    thing = page.locator("p.live-field", has=page.get_by_label("疫苗名称", exact=True))
+    expect(thing.locator(".hint")).to_have_text("20 个以内字符")
+    expect(page.get_by_label("疫苗名称", exact=True)).to_have_attribute("placeholder", "例如：九价HPV疫苗")
+
+    page.locator("#id_name").fill("")  # an empty required field elsewhere does not stop the check
+    page.get_by_label("疫苗名称", exact=True).fill("九价HPV疫苗（进口）到货啦快来预约吧先到先得")
+    error = thing.locator(".field-error")
+    expect(error).to_have_text("「疫苗名称」太长：最多 20 个字符。")
+    expect(error).to_be_visible()
+    dated = page.locator("p.live-field", has=page.get_by_label("到货时间", exact=True))
+    expect(dated.locator(".field-error")).to_be_hidden()  # empty, but nobody typed in it yet
+    screenshot("newcomer-compose-field-check")
+    page.get_by_label("疫苗名称", exact=True).fill("九价HPV疫苗")
+    expect(error).to_be_hidden()

@@ -20,7 +20,7 @@ def test_messages_name_the_field_and_the_rule():
             KEYWORDS, {"thing1": "九价HPV疫苗（进口）到货啦快来预约吧先到先得", "date2": "明天", "phrase3": ""}
         )
     messages = {e.key: e.message for e in errors}
-    assert messages["thing1"] == "「疫苗名称」太长：最多 20 个字符（20 个以内字符）。"
+    assert messages["thing1"] == "「疫苗名称」太长：最多 20 个字符。"  # the limit once (the field's hint says the rule)
     assert messages["date2"].startswith("「到货时间」不符合微信的格式要求：应为日期")
     assert messages["phrase3"] == "「状态」不能为空。"
     assert validate_fields(KEYWORDS, {"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "phrase3": "已到货"}) == []

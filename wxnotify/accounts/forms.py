@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wechat.crypto import generate_encoding_aes_key
 from wxnotify.accounts.models import MessageMode, OfficialAccount, aes_key_validator, token_validator
+from wxnotify.console.forms import LabelsAbove
 
 SECRET_FIELDS = ("app_secret", "callback_token", "encoding_aes_key")
 
@@ -19,7 +20,7 @@ def generate_callback_token() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(LabelsAbove, forms.ModelForm):
     app_secret = forms.CharField(
         label=_("AppSecret"),
         required=False,

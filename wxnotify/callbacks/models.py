@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
 
-
 # What each push is, in the operator's words (WeChat's own names stay visible beside them for engineers).
 EVENT_NAMES = {
     "subscribe": _("关注"),

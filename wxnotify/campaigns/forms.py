@@ -11,16 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.campaigns.models import Campaign
+from wxnotify.console.forms import LabelsAbove
 from wxnotify.console.links import WebLinkField
 from wxnotify.console.params import as_int
 from wxnotify.subscriptions.models import Activity, Template
 from wxnotify.subscriptions.services import ensure_legacy_template
-from wxnotify.subscriptions.validation import validate_message
+from wxnotify.subscriptions.validation import rule_hint, template_examples, validate_message
 
 MINIPROGRAM_APPID = re.compile(r"wx[0-9a-f]{16}")
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(LabelsAbove, forms.ModelForm):
     page = WebLinkField(label=_("跳转网页"), required=False)
     # No max_length here: WeChat's own rule (≤15) is checked in clean(), in the same words as every field.
     title = forms.CharField(label=_("标题"), required=False, help_text=_("旧版一次性订阅消息的标题，15 个字以内"))
@@ -76,10 +77,17 @@ class CampaignForm(forms.ModelForm):
         if not self.legacy:
             del self.fields["title"]  # only the older one-time message has a title of its own
         self.keywords = template.keywords if template else []
+        samples = template_examples(template) if template else {}
         for keyword in self.keywords:
             initial = (self.instance.data or {}).get(keyword["key"], "") if self.instance.pk else ""
+            sample = samples.get(keyword["key"], "")
+            example = {"placeholder": _("例如：%(sample)s") % {"sample": sample}} if sample else {}
             self.fields[f"field_{keyword['key']}"] = forms.CharField(
-                label=keyword["name"], required=False, initial=initial
+                label=keyword["name"],
+                required=False,
+                initial=initial,
+                help_text=rule_hint(keyword.get("rule", "")),
+                widget=forms.TextInput(attrs=example),
             )
 
     # How the compose page groups the fields: what and to whom, where a tap leads, and the rest folded away.
@@ -96,6 +104,9 @@ class CampaignForm(forms.ModelForm):
             "include_unfollowed",
         ],
     }
+
+    # The fields a reload of the page (another template chosen) carries over as they were.
+    CARRIED = ("template", *[name for names in GROUPS.values() for name in names if name != "template"])
 
     @property
     def grouped(self) -> dict[str, list[forms.BoundField]]:

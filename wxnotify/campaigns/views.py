@@ -29,7 +29,7 @@ from wxnotify.campaigns.reasons import explain
 from wxnotify.console.exports import csv_response, xlsx_response
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_int, as_text
-from wxnotify.subscriptions.models import Template
+from wxnotify.subscriptions.models import Activity, Template
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,14 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
     if campaign and not lifecycle.allowed(campaign, Action.EDIT):
         messages.error(request, str(lifecycle.TRANSITIONS[Action.EDIT].refusal))
         return redirect("campaigns:detail", pk=campaign.pk)
-    initial = {"template": request.GET.get("template")} if request.GET.get("template") else {}
+    # Choosing a template reloads the page with what was already filled in (console.js), and an activity's
+    # "notify its subscribers" link arrives with its activity: initial values only, checked when saved.
+    initial: dict[str, Any] = {name: request.GET[name] for name in CampaignForm.CARRIED if request.GET.get(name)}
+    if "activity" in initial and "template" not in initial:
+        chosen = Activity.objects.filter(account=account, pk=as_int(initial["activity"]) or 0).first()
+        first = chosen.templates.order_by("pk").first() if chosen else None
+        if first is not None:
+            initial |= {"template": first.pk, "audience": Campaign.Audience.ACTIVITY}
     data = request.POST if request.method == "POST" and "save" in request.POST else None
     form = CampaignForm(
         data or (request.POST if request.method == "POST" else None),
@@ -68,10 +75,11 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
         "form": form,
         "campaign": campaign,
         "card": form.field_values() if form.is_bound else (campaign.data if campaign else {}),
+        "submitted": data is not None,  # a save was tried: every field's problem shows, typed in or not
     }
     if request.headers.get("HX-Request") and request.method == "POST":
-        form.is_valid()  # show the field errors while typing
-        return render(request, "campaigns/compose.html#feedback", context)
+        form.is_valid()  # each field's problem, swapped in next to it (the page shows only those typed in)
+        return render(request, "campaigns/compose.html#feedback", context | {"oob": True})
     return render(request, "campaigns/compose.html", context)
 
 

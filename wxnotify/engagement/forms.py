@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wechat.menus import BUTTON_TYPES
 from wxnotify.accounts.models import OfficialAccount
+from wxnotify.console.forms import LabelsAbove
 from wxnotify.console.links import WebLinkField
 from wxnotify.engagement import menus
 from wxnotify.engagement.models import KeywordRule, ReplyKind, Welcome
@@ -26,7 +27,7 @@ def _check_reply(form: forms.ModelForm, data: dict[str, Any], *, allow_none: boo
         form.add_error("reply_kind", _("请选择文字或图文。"))
 
 
-class WelcomeForm(forms.ModelForm):
+class WelcomeForm(LabelsAbove, forms.ModelForm):
     pic_url = WebLinkField(label=_("封面图片地址"), required=False, help_text=_("JPG/PNG，大图 360×200。"))
     url = WebLinkField(label=_("点击后打开的网页"), required=False)
     second_pic_url = WebLinkField(label=_("第二条：封面图片地址"), required=False)
@@ -96,7 +97,7 @@ class WelcomeForm(forms.ModelForm):
         return bubbles
 
 
-class KeywordRuleForm(forms.ModelForm):
+class KeywordRuleForm(LabelsAbove, forms.ModelForm):
     pic_url = WebLinkField(label=_("封面图片地址"), required=False)
     url = WebLinkField(label=_("点击后打开的网页"), required=False)
 
@@ -149,7 +150,7 @@ def _box(placeholder: Any) -> forms.TextInput:
     return forms.TextInput(attrs={"placeholder": placeholder})
 
 
-class MenuRowForm(forms.Form):
+class MenuRowForm(LabelsAbove, forms.Form):
     """One row of the menu editor: an item, with its identity kept in `uid`."""
 
     uid = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -8,11 +8,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
+from wxnotify.console.forms import LabelsAbove
 from wxnotify.console.links import WebLinkField
 from wxnotify.subscriptions.models import Activity, Template
 
 
-class ActivityForm(forms.ModelForm):
+class ActivityForm(LabelsAbove, forms.ModelForm):
     live_url = WebLinkField(label=_("直播或购买链接"), required=False)
 
     class Meta:

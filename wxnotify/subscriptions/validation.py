@@ -33,6 +33,45 @@ RULE_HINTS = {
 }
 
 
+RULE_NAMES = {
+    "thing": gettext_noop("事物"),
+    "number": gettext_noop("数字"),
+    "letter": gettext_noop("字母"),
+    "symbol": gettext_noop("符号"),
+    "character_string": gettext_noop("字符串"),
+    "time": gettext_noop("时间"),
+    "date": gettext_noop("日期"),
+    "amount": gettext_noop("金额"),
+    "phone_number": gettext_noop("电话"),
+    "car_number": gettext_noop("车牌"),
+    "name": gettext_noop("姓名"),
+    "phrase": gettext_noop("汉字"),
+    "title": gettext_noop("标题"),
+    "content": gettext_noop("内容"),
+}
+
+
+def rule_hint(rule: str) -> str:
+    """What a field of this rule takes, in words ("20 个以内字符"); empty for a rule we do not know."""
+    return _(RULE_HINTS[rule]) if rule in RULE_HINTS else ""
+
+
+def rule_name(rule: str) -> str:
+    """The rule's name in words ("事物" for WeChat's `thing`)."""
+    return _(RULE_NAMES[rule]) if rule in RULE_NAMES else rule
+
+
+def template_examples(template: Template) -> dict[str, str]:
+    """The example WeChat gives with a template ("疫苗名称：九价HPV疫苗" a line), as a sample value per field."""
+    by_name = {k["name"]: k["key"] for k in template.keywords}
+    samples = {}
+    for line in (template.example or "").splitlines():
+        name, sep, value = line.replace("：", ":").partition(":")
+        if sep and name.strip() in by_name and value.strip():
+            samples[by_name[name.strip()]] = value.strip()
+    return samples
+
+
 @dataclass(frozen=True)
 class FieldError:
     key: str
@@ -45,11 +84,8 @@ def explain(problem: KeywordProblem, name: str) -> str:
     if problem.reason in ("empty", "missing"):
         return _("「%(name)s」不能为空。") % {"name": name}
     if problem.reason == "too_long":
-        return _("「%(name)s」太长：最多 %(limit)s 个字符（%(hint)s）。") % {
-            "name": name,
-            "limit": problem.limit,
-            "hint": hint,
-        }
+        # The field's hint already says what it takes: the limit once, not twice.
+        return _("「%(name)s」太长：最多 %(limit)s 个字符。") % {"name": name, "limit": problem.limit}
     return _("「%(name)s」不符合微信的格式要求：应为%(hint)s。") % {"name": name, "hint": hint}
 
 
