@@ -100,3 +100,20 @@ def test_compose_keeps_what_was_typed_and_checks_each_field_as_typed(page, live_
     screenshot("newcomer-compose-field-check")
     page.get_by_label("疫苗名称", exact=True).fill("九价HPV疫苗")
     expect(error).to_be_hidden()
+
+
+def test_an_activity_leads_to_notifying_its_subscribers(page, live_server, sending, screenshot):
+    """Item 8: the activity's page has the action; the new notification starts with its template and
+    "subscribers of this activity" already chosen."""
+    from tests.subscriptions.conftest import make_activity
+
+    account, sim, template, subscribers, campaign = sending
+    activity = make_activity(account, template, title="九价HPV疫苗到货")
+    log_in(page, live_server, account, "operator")
+    page.goto(f"{live_server.url}/activities/{activity.pk}/")
+    page.get_by_role("link", name="通知订阅者").click()
+    expect(page.locator("#id_template")).to_have_value(str(template.pk))
+    expect(page.locator("#id_audience")).to_have_value("activity")
+    expect(page.locator("#id_activity")).to_have_value(str(activity.pk))
+    expect(page.get_by_label("疫苗名称", exact=True)).to_be_visible()  # the template's fields, ready to fill
+    screenshot("newcomer-activity-notify")

@@ -75,3 +75,26 @@ def test_the_log_shows_its_totals_and_where_the_page_is(client, sending):
     assert "第 1–5 条，共 5 条" in failed
     by_code = client.get(f"/campaigns/{c.pk}/log/?errcode=43101").content.decode()
     assert "第 1–5 条，共 5 条" in by_code
+
+
+def test_the_preflight_estimate_uses_the_speed_reached_lately_when_lower(client, sending):
+    from wxnotify.campaigns import tally
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(10)
+    done = campaign(name="上次的发送")
+    t0 = timezone.now() - timedelta(days=1)
+    for action, seconds in [(Action.SEND, 0), (Action.PAUSE, 40), (Action.RESUME, 600), (Action.COMPLETED, 660)]:
+        entry = AuditEntry.objects.create(account=account, campaign=done, action=action)
+        AuditEntry.objects.filter(pk=entry.pk).update(at=t0 + timedelta(seconds=seconds))
+    Campaign.objects.filter(pk=done.pk).update(
+        state=Campaign.State.COMPLETED, started_at=t0, finished_at=t0 + timedelta(seconds=660)
+    )
+    tally.add(done.pk, {"sent": 200})  # 200 sent in 100 s of sending (the pause does not count): 2/s
+    assert selectors.reached_rate(account) == 2.0
+    draft = campaign(name="这次")
+    numbers = selectors.preflight(draft)
+    assert numbers["rate"] == 2.0 and numbers["estimated_seconds"] == 5.0  # 10 people at 2/s, not at 500/s
+    member(client, account, "operator")
+    page = client.get(f"/campaigns/{draft.pk}/").content.decode()
+    assert "最近几次发送实际达到的速度" in page

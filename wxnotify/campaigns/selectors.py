@@ -88,16 +88,39 @@ def preflight(campaign: Campaign) -> dict[str, Any]:
     total = rows.count()
     with_credit = rows.filter(Subscription.current_q()).count()
     eligible = audience(campaign).count()
-    rate = campaign.account.send_rate or settings.WXNOTIFY_SEND_RATE
+    configured = campaign.account.send_rate or settings.WXNOTIFY_SEND_RATE
+    reached = reached_rate(campaign.account)
+    rate = min(configured, reached) if reached else configured
     return {
         "target": total,
         "eligible": eligible,
         "no_credit": total - with_credit,
         "unfollowed": with_credit - eligible,
         "rate": rate,
+        "configured_rate": configured,
+        "reached_rate": reached,  # what this installation actually sent at lately, when known
         "estimated_seconds": round(eligible / rate, 1) if rate else None,
         "errors": content_errors(campaign),
     }
+
+
+def reached_rate(account: Any, *, sends: int = 3, at_least: int = 100) -> float | None:
+    """Sends per second this installation reached over its last few completed sends (each of at least
+    `at_least` people, over the time it was sending); None before there are any."""
+    rates = []
+    recent = (
+        Campaign.objects.filter(account=account, state=Campaign.State.COMPLETED)
+        .exclude(audience=Campaign.Audience.PREVIEWERS)
+        .order_by("-finished_at")[: sends * 3]
+    )
+    for campaign in recent:
+        sent = tally.counts(campaign.pk).get(Delivery.State.SENT, 0)
+        seconds = sending_seconds(campaign, campaign.finished_at)
+        if sent >= at_least and seconds > 0:
+            rates.append(sent / seconds)
+        if len(rates) == sends:
+            break
+    return round(sum(rates) / len(rates), 1) if rates else None
 
 
 def needs_reapproval(campaign: Campaign) -> bool:
