@@ -22,6 +22,10 @@ from wxsim.patients import Patients
 from wxsim.state import ApiError, World
 
 COOKIE = "wxsim_openid"
+FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#07c160"/>'
+    b'<circle cx="8" cy="8" r="4" fill="#fff"/></svg>'
+)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -51,6 +55,11 @@ class Pages:
         app.router.add_post("/mp/subscribemsg", self.subscribemsg_answer)
         app.router.add_get("/_sim/jweixin-1.6.0.js", self.jweixin)
         app.router.add_route("*", "/_sim/jssdk/{action}", self.jssdk)
+        app.router.add_get("/favicon.ico", self.favicon)
+
+    async def favicon(self, _: web.Request) -> web.Response:
+        """A browser opening the simulator asks for one: a green speech bubble, not a 404 in its console."""
+        return web.Response(body=FAVICON, content_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     def _openid(self, request: web.Request) -> str:
         return request.query.get("sim_openid") or request.cookies.get(COOKIE, "")

@@ -117,3 +117,30 @@ def test_an_activity_leads_to_notifying_its_subscribers(page, live_server, sendi
     expect(page.locator("#id_activity")).to_have_value(str(activity.pk))
     expect(page.get_by_label("疫苗名称", exact=True)).to_be_visible()  # the template's fields, ready to fill
     screenshot("newcomer-activity-notify")
+
+
+def test_the_audit_log_says_which_content_was_approved_and_shows_it(page, live_server, sending, screenshot):
+    """Item 17: not a bare hash: "审核通过的内容版本 #…", a link to that version's card."""
+    from wxnotify.campaigns import services
+
+    account, sim, template, subscribers, campaign = sending
+    c = campaign(name="九价到货通知")
+    services.approve(campaign=c, user=None)
+    log_in(page, live_server, account)
+    page.goto(f"{live_server.url}/campaigns/audit/")
+    link = page.locator('tr[data-audit="approve"] a', has_text="审核通过的内容版本 #")
+    expect(link).to_be_visible()
+    screenshot("newcomer-audit")
+    link.click()
+    expect(page.locator(".wx-card")).to_contain_text("九价HPV疫苗")
+    expect(page.locator("[data-current]")).to_have_attribute("data-current", "yes")
+    screenshot("newcomer-audit-content")
+
+
+def test_favicons_are_served_by_the_console_and_the_simulator(page, live_server, sending):
+    """Item 18: no 404 for /favicon.ico on either."""
+    account, sim, template, subscribers, campaign = sending
+    console = page.request.get(f"{live_server.url}/favicon.ico")
+    assert console.ok and console.headers["content-type"].startswith("image/svg")
+    simulator = page.request.get(f"{sim.base_url}/favicon.ico")
+    assert simulator.ok and simulator.headers["content-type"].startswith("image/svg")

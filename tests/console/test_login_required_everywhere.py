@@ -1,10 +1,10 @@
 """Every page needs a login, except the WeChat callback, the login page, the language switch, the patient pages
-and a notification's tracked link (its signed code is the proof, `tests/campaigns/test_clicks.py`)."""
+a notification's tracked link (its signed code is the proof, `tests/campaigns/test_clicks.py`) and the icon."""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"callbacks:callback", "login", "set_language", "click:follow"} | {
+PUBLIC = {"callbacks:callback", "login", "set_language", "click:follow", "favicon"} | {
     f"subscribe:{name}"
     for name in ("page", "oauth", "status", "confirm", "confirmed")  # patient pages
 }

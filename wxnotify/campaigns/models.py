@@ -51,7 +51,7 @@ class Campaign(models.Model):
         null=True,
         blank=True,
         related_name="follow_ups",
-        verbose_name=_("依据的那次发送（补发、更正）"),
+        verbose_name=_("针对哪次发送（补发或更正时选择）"),
     )
     data = models.JSONField(_("字段内容"), default=dict)
     # The older one-time subscription message has a title of its own (≤15 characters) and one `content` field.
@@ -272,6 +272,12 @@ class AuditEntry(models.Model):
         return str(Action(self.action).label) if self.action in Action.values else self.action
 
     @property
+    def content(self) -> dict[str, Any] | None:
+        """The content this entry wrote, approved or sent (older entries kept only its digest)."""
+        snapshot = (self.detail or {}).get("snapshot")
+        return snapshot if isinstance(snapshot, dict) else None
+
+    @property
     def summary(self) -> str:
         """The detail in a line: recipients, reason, scheduled time, how many retried."""
         d = self.detail or {}
@@ -283,6 +289,11 @@ class AuditEntry(models.Model):
         if d.get("at"):  # stored as ISO in UTC; shown in the console's time zone like every other time
             parts.append(f"{timezone.localtime(datetime.fromisoformat(d['at'])):%Y-%m-%d %H:%M}")
         if d.get("digest"):
-            # Which content was approved (the snapshot's digest): a later edit shows another version.
-            parts.append(gettext("内容版本 #%(digest)s") % {"digest": str(d["digest"])[:8]})
+            # Which content it concerns (the snapshot's digest): a later edit shows another version.
+            said = (
+                gettext("审核通过的内容版本 #%(digest)s")
+                if self.action == Action.APPROVE
+                else gettext("内容版本 #%(digest)s")
+            )
+            parts.append(said % {"digest": str(d["digest"])[:8]})
         return " · ".join(parts)

@@ -46,14 +46,20 @@ def save(*, campaign: Campaign, user: Any) -> Campaign:
             campaign.created_by = user if getattr(user, "pk", None) else None
             campaign.edited_by = campaign.created_by
             campaign.save()
-            lifecycle.audit(campaign, user, Action.EDIT, digest=Campaign.snapshot_digest(campaign.snapshot()))
+            lifecycle.audit(campaign, user, Action.EDIT, **version(campaign.snapshot()))
             return campaign
         editor = user if getattr(user, "pk", None) else None
         lifecycle.take(campaign.pk, Action.EDIT, user=user)
         campaign.edited_by = editor
         campaign.save()
-        lifecycle.audit(campaign, user, Action.EDIT, digest=Campaign.snapshot_digest(campaign.snapshot()))
+        lifecycle.audit(campaign, user, Action.EDIT, **version(campaign.snapshot()))
     return campaign
+
+
+def version(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry's record of the content it concerns: the digest names the version, the snapshot lets
+    the log show exactly what was written or approved."""
+    return {"digest": Campaign.snapshot_digest(snapshot), "snapshot": snapshot}
 
 
 def submit(*, campaign: Campaign, user: Any) -> None:
@@ -75,7 +81,7 @@ def approve(*, campaign: Campaign, user: Any) -> None:
             locked,
             Action.APPROVE,
             user=user,
-            detail={"digest": Campaign.snapshot_digest(snapshot)},
+            detail=version(snapshot),
             approved_snapshot=snapshot,
             approved_by=user if getattr(user, "pk", None) else None,
         )
@@ -209,9 +215,7 @@ def _go_on(campaign: Campaign, user: Any, action: Action, count: int | None, **e
         if needs_reapproval(locked):
             raise CampaignError(_("内容在审核后被修改过：需要另一位审核人重新审核后才能继续发送。"))
         snapshot = locked.snapshot()
-        detail = {"digest": Campaign.snapshot_digest(snapshot)} | (
-            {"reason": extra.pop("reason")} if "reason" in extra else {}
-        )
+        detail = version(snapshot) | ({"reason": extra.pop("reason")} if "reason" in extra else {})
         lifecycle.apply(
             locked,
             action,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.campaign_compose, name="new"),
     path("previewers/", views.previewers, name="previewers"),
     path("audit/", views.audit_log, name="audit"),
+    path("audit/<int:pk>/content/", views.audit_content, name="audit_content"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_compose, name="edit"),
     path("<int:pk>/log/", views.campaign_log, name="log"),

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -81,6 +81,27 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
         form.is_valid()  # each field's problem, swapped in next to it (the page shows only those typed in)
         return render(request, "campaigns/compose.html#feedback", context | {"oob": True})
     return render(request, "campaigns/compose.html", context)
+
+
+@account_required()
+def audit_content(request: HttpRequest, pk: int) -> HttpResponse:
+    """The content an audit entry wrote or approved, as the patient's card shows it."""
+    entry = get_object_or_404(AuditEntry.objects.select_related("campaign", "user"), pk=pk, account=request.account)  # type: ignore[attr-defined]
+    snapshot = entry.content
+    if snapshot is None:
+        raise Http404
+    template = Template.objects.filter(account=entry.account_id, template_id=snapshot.get("template_id")).first()
+    names = {k["key"]: k["name"] for k in (template.keywords if template else [])}
+    rows = [(names.get(key, key), value) for key, value in (snapshot.get("data") or {}).items()]
+    current = entry.campaign.snapshot() if entry.campaign else None
+    context = {
+        "entry": entry,
+        "snapshot": snapshot,
+        "template": template,
+        "rows": rows,
+        "is_current": current == snapshot,
+    }
+    return render(request, "campaigns/audit_content.html", context)
 
 
 def _quota(campaign: Campaign) -> dict[str, int] | None:
