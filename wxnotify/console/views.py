@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -46,3 +48,10 @@ def switch_account(request: HttpRequest) -> HttpResponse:
 
 def no_account(request: HttpRequest) -> HttpResponse:
     return render(request, "console/no_account.html")
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page says (a JSON answer, a download): the same icon. Its
+    hashed name is looked up when asked, not when the URLs load (a management command collects nothing)."""
+    return HttpResponseRedirect(static("console/favicon.svg"))
