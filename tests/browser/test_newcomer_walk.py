@@ -144,3 +144,34 @@ def test_favicons_are_served_by_the_console_and_the_simulator(page, live_server,
     assert console.ok and console.headers["content-type"].startswith("image/svg")
     simulator = page.request.get(f"{sim.base_url}/favicon.ico")
     assert simulator.ok and simulator.headers["content-type"].startswith("image/svg")
+
+
+def test_the_home_page_shows_what_an_operator_comes_for(page, live_server, sending, push, screenshot):
+    """Item 20: sends going out and their latest results, and today's new subscriptions, above the events."""
+    import time
+
+    from tests.campaigns.test_sending_on_wxsim import run_engines
+    from wechat.messages import SubscribeChoice, SubscribePopupEvent
+    from wechat.xmlcodec import render_message
+    from wxnotify.campaigns import services
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(6)
+    done = campaign(name="九价到货通知")
+    services.start(campaign=done, user=None, workers=0)
+    run_engines(done.pk, 1)
+    for i in range(3):  # three patients subscribe today in an article
+        event = SubscribePopupEvent(
+            account_original_id=account.original_id,
+            openid=f"oToday{i}",
+            create_time=int(time.time()) - i,
+            msg_type="event",
+            choices=(SubscribeChoice(template.template_id, "accept", 2),),
+        )
+        assert push(account, render_message(event)).status_code == 200
+    log_in(page, live_server, account)
+    expect(page.locator('[data-overview="finished"]')).to_contain_text("九价到货通知")
+    expect(page.locator('[data-overview="finished"]')).to_contain_text("已发送 6 / 6")
+    expect(page.locator('[data-overview="sending"]')).to_contain_text("现在没有正在发送的通知")
+    expect(page.locator('[data-stat="accepts_today"]')).to_have_text("3")
+    screenshot("newcomer-home")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from wxnotify.accounts.access import SESSION_KEY, account_required, accounts_for
 from wxnotify.callbacks.models import InboundMessage
+from wxnotify.console import selectors
 from wxnotify.console.params import as_int
 from wxnotify.followers.models import Follower, FollowerChange
 
@@ -35,7 +36,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.GET.get("partial") == "live":
         return render(request, "console/home.html#live", live)
     callback_url = settings.WXNOTIFY_PUBLIC_URL + reverse("callbacks:callback", args=[account.appid])
-    return render(request, "console/home.html", live | {"callback_url": callback_url})
+    context = live | {"callback_url": callback_url, "overview": selectors.overview(account, today=today)}
+    return render(request, "console/home.html", context)
 
 
 @require_POST
