@@ -175,3 +175,37 @@ def test_the_home_page_shows_what_an_operator_comes_for(page, live_server, sendi
     expect(page.locator('[data-overview="sending"]')).to_contain_text("现在没有正在发送的通知")
     expect(page.locator('[data-stat="accepts_today"]')).to_have_text("3")
     screenshot("newcomer-home")
+
+
+def test_followers_found_by_a_sync_show_when_and_how_they_came(page, live_server, sending, screenshot):
+    """Item 19: a sync fills the follow time and the channel from WeChat (user/info/batchget)."""
+    from django.core.management import call_command
+
+    from wxnotify.followers.models import Follower
+
+    account, sim, template, subscribers, campaign = sending
+    import threading
+
+    from django.db import connections
+
+    sim.post(f"/_sim/accounts/{account.appid}/patients", {"count": 3})  # followers from before the product
+
+    def sync() -> None:  # in a thread of its own: Playwright's event loop runs in this one
+        try:
+            call_command("sync_followers", account.appid)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=sync)
+    worker.start()
+    worker.join()
+    assert Follower.objects.filter(account=account, followed_at__isnull=True).count() == 0
+    log_in(page, live_server, account)
+    page.get_by_role("link", name="粉丝列表").click()
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    for i in range(3):
+        cells = rows.nth(i).locator("td")
+        expect(cells.nth(2)).not_to_have_text("—")  # first followed
+        expect(cells.nth(5)).to_have_text("搜索公众号")
+    screenshot("newcomer-followers-synced")

@@ -7,6 +7,23 @@ from django.utils.translation import gettext_lazy as _
 
 from wxnotify.accounts.models import OfficialAccount
 
+# WeChat's subscribe_scene values, in the operator's words.
+SOURCES = {
+    "ADD_SCENE_SEARCH": _("搜索公众号"),
+    "ADD_SCENE_ACCOUNT_MIGRATION": _("公众号迁移"),
+    "ADD_SCENE_PROFILE_CARD": _("名片分享"),
+    "ADD_SCENE_QR_CODE": _("扫描二维码"),
+    "ADD_SCENE_PROFILE_LINK": _("文章内名称"),
+    "ADD_SCENE_PROFILE_ITEM": _("文章右上角菜单"),
+    "ADD_SCENE_PAID": _("支付后关注"),
+    "ADD_SCENE_WECHAT_ADVERTISEMENT": _("微信广告"),
+    "ADD_SCENE_REPRINT": _("他人转载"),
+    "ADD_SCENE_LIVESTREAM": _("视频号直播"),
+    "ADD_SCENE_CHANNELS": _("视频号"),
+    "ADD_SCENE_WXA": _("小程序关注"),
+    "ADD_SCENE_OTHERS": _("其他"),
+}
+
 
 class Follower(models.Model):
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="followers")
@@ -16,6 +33,8 @@ class Follower(models.Model):
     followed_at = models.DateTimeField(_("最近关注"), null=True)
     unfollowed_at = models.DateTimeField(_("取消关注"), null=True)
     qr_scene = models.CharField(_("关注来源场景"), max_length=64, blank=True)
+    # How they came to follow, in WeChat's words (subscribe_scene from user/info): only a sync learns it.
+    source = models.CharField(_("关注渠道"), max_length=40, blank=True)
     # Time of the newest follow/unfollow applied: an older event arriving late must not undo it.
     state_changed_at = models.DateTimeField(null=True)
     synced_at = models.DateTimeField(null=True)
@@ -26,6 +45,10 @@ class Follower(models.Model):
 
     def __str__(self) -> str:
         return self.openid
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCES.get(self.source, self.source))
 
 
 class FollowerChange(models.Model):

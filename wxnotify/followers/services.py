@@ -134,22 +134,29 @@ def _apply_details(account: OfficialAccount, users: list[dict[str, Any]]) -> int
     follow on the day it happened, so follower growth counts them where they belong. A follower whose known
     follow time is as recent is left alone: a follow event we received wins."""
     when: dict[str, tuple[datetime, str]] = {}
+    sources: dict[str, str] = {}
     for user in users:
         if not user.get("subscribe") or not user.get("subscribe_time"):
             continue  # left meanwhile; the next sync sees it
         qr = user.get("subscribe_scene") == "ADD_SCENE_QR_CODE"
         scene = str(user.get("qr_scene_str") or "")[:64] if qr else ""
-        when[str(user.get("openid", ""))] = (datetime.fromtimestamp(int(user["subscribe_time"]), tz=UTC), scene)
-    changed = []
+        openid = str(user.get("openid", ""))
+        when[openid] = (datetime.fromtimestamp(int(user["subscribe_time"]), tz=UTC), scene)
+        sources[openid] = str(user.get("subscribe_scene") or "")[:40]
+    changed, described = [], []
     for follower in Follower.objects.filter(account=account, openid__in=list(when)):
         at, scene = when[follower.openid]
+        if sources[follower.openid] and follower.source != sources[follower.openid]:
+            follower.source = sources[follower.openid]  # how they came, whichever side knew the time first
+            described.append(follower)
         if follower.followed_at is not None and follower.followed_at >= at:
             continue
         follower.followed_at = at
         follower.first_followed_at = follower.first_followed_at or at
         follower.qr_scene = scene or follower.qr_scene
         changed.append(follower)
-    Follower.objects.bulk_update(changed, ["followed_at", "first_followed_at", "qr_scene"])
+    Follower.objects.bulk_update(changed, ["followed_at", "first_followed_at", "qr_scene", "source"])
+    Follower.objects.bulk_update([f for f in described if f not in changed], ["source"])
     FollowerChange.objects.bulk_create(
         FollowerChange(
             account=account,
