@@ -209,3 +209,20 @@ def test_followers_found_by_a_sync_show_when_and_how_they_came(page, live_server
         expect(cells.nth(2)).not_to_have_text("—")  # first followed
         expect(cells.nth(5)).to_have_text("搜索公众号")
     screenshot("newcomer-followers-synced")
+
+
+def test_a_templates_rules_are_in_words_with_its_example(page, live_server, sending, screenshot):
+    """Item 10: the template page says 事物 / 日期 …, what each takes, and WeChat's example per field."""
+    account, sim, template, subscribers, campaign = sending
+    template.example = "疫苗名称：九价HPV疫苗\n到货时间：2026年12月1日"
+    template.save()
+    log_in(page, live_server, account)
+    page.goto(f"{live_server.url}/templates/{template.pk}/")
+    first = page.locator('[data-table="rules"] tbody tr').first.locator("td")
+    expect(first.nth(0)).to_have_text("疫苗名称")
+    expect(first.nth(1)).to_have_text("事物")
+    expect(first.nth(2)).to_have_text("20 个以内字符")
+    expect(first.nth(3)).to_have_text("九价HPV疫苗")
+    rule_column = page.locator('[data-table="rules"] tbody td:nth-child(2)')
+    expect(rule_column.filter(has_text="thing")).to_have_count(0)  # WeChat's key stays only as a hint
+    screenshot("newcomer-template-rules")

@@ -21,7 +21,7 @@ from wxnotify.console.paging import keyset_page
 from wxnotify.subscriptions import services
 from wxnotify.subscriptions.forms import ActivityForm
 from wxnotify.subscriptions.models import Activity, SubscriptionEvent, Template
-from wxnotify.subscriptions.validation import validate_fields
+from wxnotify.subscriptions.validation import rule_hint, rule_name, template_examples, validate_fields
 from wxnotify.subscriptions.wechat_sync import sync_templates
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,16 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     fields = [
         (k, values.get(k["key"], ""), next((e for e in errors if e.key == k["key"]), None)) for k in template.keywords
     ]
-    context = {"template": template, "counts": counts, "fields": fields, "checked": bool(values), "errors": errors}
+    samples = template_examples(template)
+    rules = [(k, rule_name(k["rule"]), rule_hint(k["rule"]), samples.get(k["key"], "")) for k in template.keywords]
+    context = {
+        "template": template,
+        "counts": counts,
+        "fields": fields,
+        "rules": rules,
+        "checked": bool(values),
+        "errors": errors,
+    }
     if request.method == "POST" and request.headers.get("HX-Request"):
         return render(request, "subscriptions/template_detail.html#tryout", context)
     return render(request, "subscriptions/template_detail.html", context)
