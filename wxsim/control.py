@@ -65,6 +65,7 @@ class Control:
         r.add_post("/_sim/faults", handler(self.add_fault))
         r.add_delete("/_sim/faults", handler(self.clear_faults))
         r.add_post("/_sim/sensitive-words", handler(self.sensitive_words))
+        r.add_post("/_sim/popup-event-delay", handler(self.popup_event_delay))
         r.add_post("/_sim/quotas", handler(self.quotas))
         r.add_post("/_sim/clock", handler(self.clock))
         r.add_post("/_sim/reset", handler(self.reset))
@@ -153,7 +154,9 @@ class Control:
         if action == "popup":
             choices = {str(k): str(v) for k, v in dict(body["choices"]).items()}
             at = float(body["at"]) if body.get("at") is not None else None
-            delivery = await p.popup(account, openid, choices, int(body.get("popup_scene", 2)), at)
+            answered = await p.popup(account, openid, choices, int(body.get("popup_scene", 2)), at)
+            assert answered is not None  # pushed at once (a delay is only for the page's button)
+            delivery = answered
         elif action == "settings-reject":
             delivery = await p.settings_reject(account, openid, [str(t) for t in body["template_ids"]])
         elif action == "unfollow":
@@ -227,6 +230,13 @@ class Control:
     async def sensitive_words(self, request: web.Request, body: JSON) -> Any:
         self.world.set_sensitive_words([str(w) for w in body["words"]])
         return {"words": self.world.sensitive_words}
+
+    async def popup_event_delay(self, request: web.Request, body: JSON) -> Any:
+        seconds = float(body.get("seconds", 0))
+        if not 0 <= seconds <= 60:
+            return _bad("seconds must be 0..60")
+        self.world.popup_event_delay = seconds
+        return {"seconds": seconds}
 
     async def quotas(self, request: web.Request, body: JSON) -> Any:
         for path, limit in dict(body.get("daily") or {}).items():

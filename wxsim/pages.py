@@ -221,6 +221,8 @@ class Pages:
         choices = {
             str(k): ("accept" if v == "accept" else "reject") for k, v in dict(data.get("choices") or {}).items()
         }
-        delivery = await self.patients.popup(account, openid, choices, popup_scene=1)
+        delay = self.world.popup_event_delay
+        delivery = await self.patients.popup(account, openid, choices, popup_scene=1, delay=delay)
         details = {tid: f'{{"status":"{status}"}}' for tid, status in choices.items()}
-        return {"errMsg": "subscribe:ok", "subscribeDetails": json.dumps(details), "delivered": delivery.ok}
+        delivered = delivery.ok if delivery is not None else None
+        return {"errMsg": "subscribe:ok", "subscribeDetails": json.dumps(details), "delivered": delivered}

@@ -69,8 +69,14 @@ class Patients:
         return await self._push(account, ScanEvent(**self._base(account, openid), msg_type="event", scene=scene))
 
     async def popup(
-        self, account: Account, openid: str, choices: dict[str, str], popup_scene: int, at: float | None = None
-    ) -> Delivery:
+        self,
+        account: Account,
+        openid: str,
+        choices: dict[str, str],
+        popup_scene: int,
+        at: float | None = None,
+        delay: float = 0.0,
+    ) -> Delivery | None:
         """The patient answers a subscribe popup (1 = H5 page, 2 = article) with accept/reject per template.
         `at` (seconds, not in the future) dates the answer in the past: a demo's or a test's history, pushed
         with that CreateTime as WeChat would have pushed it then."""
@@ -102,6 +108,9 @@ class Patients:
             msg_type="event",
             choices=tuple(SubscribeChoice(tid, status, popup_scene) for tid, status in choices.items()),
         )
+        if delay > 0:  # answered now, pushed later (None: nothing delivered yet)
+            self.deliverer.later(account, event, delay)
+            return None
         return await self._push(account, event)
 
     async def settings_reject(self, account: Account, openid: str, template_ids: list[str]) -> Delivery:

@@ -216,6 +216,9 @@ class World:
         self.minute_limits = dict(MINUTE_LIMITS)
         self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.sensitive_words: list[str] = ["赌博", "代开发票", "枪支"]
+        # Seconds between a subscribe button's answer in the page and WeChat's event to the server: real
+        # WeChat answers the page first and pushes the event when it does (0: pushed before the answer).
+        self.popup_event_delay = 0.0
         self.words_version = 0  # bumped on every change, so cached content verdicts are not reused
         self.in_flight: set[tuple[str, str]] = set()  # (appid, openid) of bizsends being answered
         self.oauth_codes: dict[str, tuple[str, str, float]] = {}  # code → (appid, openid, expires_at)

@@ -94,3 +94,41 @@ def test_patient_subscribes_twice_then_rejects_in_settings(
     row = console.locator(f'tr[data-template="{template.template_id}"]')
     expect(row.locator('[data-count="historical"]')).to_have_text("1")
     expect(row.locator('[data-count="current"]')).to_have_text("0")
+
+
+def test_the_page_waits_for_wechats_event_and_promises_one_thing(
+    browser, live_server, simulated_wechat, settings, screenshot
+):
+    """Issue 13 item 7: WeChat answers the button before it pushes the event: the page keeps checking until
+    our server has it, then says the one promise the page made; a refused link leads back to the activity."""
+    account, sim = simulated_wechat
+    settings.WXNOTIFY_PUBLIC_URL = live_server.url
+    link_account(sim, account, callback_url=f"{live_server.url}/wechat/{account.appid}/callback")
+    sim.post(
+        f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5], "scene_desc": "疫苗到货"}
+    )
+    in_own_thread(lambda: asyncio.run(sync_templates(account)))
+    template = Template.objects.get(account=account)
+    activity = make_activity(account, template, title="九价HPV疫苗到货提醒")
+    openid = sim.post(f"/_sim/accounts/{account.appid}/patients", {"count": 1})["openids"][0]
+    sim.post("/_sim/popup-event-delay", {"seconds": 3})
+
+    phone = browser.new_context(user_agent=WECHAT_UA, locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
+    phone.goto(f"{live_server.url}/s/{activity.code}/")
+    phone.get_by_role("link", name=openid).click()
+    expect(phone.locator("body")).to_have_attribute("data-wx-ready", "yes")
+    promise = phone.locator("[data-promise]")
+    expect(promise).to_contain_text("疫苗到货、可以预约时（预计 ")
+    expect(promise).not_to_contain_text("前后")
+    phone.get_by_role("button", name="一键订阅提醒").click()
+    phone.locator('[data-wxsim="subscribe-popup"]').get_by_role("button", name="允许").click()
+    expect(phone.locator("#result")).to_contain_text("正在等待微信确认")  # answered; the event not yet here
+    assert not Subscription.objects.filter(openid=openid).exists()
+    expect(phone.locator("#result")).to_contain_text("已订阅：疫苗到货通知（可接收 1 次）", timeout=15_000)
+    expect(phone.locator("#result")).to_contain_text("疫苗到货、可以预约时（预计 ")
+    screenshot("patient-subscribed-after-the-event", phone)
+
+    phone.goto(f"{live_server.url}/s/{activity.code}/oauth?state=forged&code=x")  # a stale or forged link
+    expect(phone.locator(".error-message")).to_contain_text("链接已失效")
+    phone.locator("[data-back]").click()
+    expect(phone.get_by_role("heading", name="九价HPV疫苗到货提醒")).to_be_visible()

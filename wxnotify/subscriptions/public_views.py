@@ -42,8 +42,10 @@ def _openid_key(activity: Activity) -> str:
     return f"wx_openid:{activity.account.appid}"
 
 
-def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    return render(request, "subscriptions/public/error.html", {"message": message}, status=status)
+def _error(request: HttpRequest, message: str, status: int = 400, activity: Activity | None = None) -> HttpResponse:
+    """A refusal in the patient's words, with the way back to the activity's page when we know it."""
+    context = {"message": message, "activity": activity}
+    return render(request, "subscriptions/public/error.html", context, status=status)
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -83,8 +85,8 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
         if t.status == Template.Status.ACTIVE and t.kind != Template.Kind.LEGACY_ONE_TIME
     ]
     config = _jssdk_config(activity, _public(request.get_full_path()))
-    starts = timezone.localtime(activity.starts_at)
     context = {
+        "promise": promise(activity),
         "activity": activity,
         "templates": templates,
         "template_ids": ",".join(t.template_id for t in templates),
@@ -94,7 +96,7 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
         "page_config": {
             "jssdk": config,
             "statusUrl": reverse("subscribe:status", args=[code]),
-            "when": f"{starts.month}月{starts.day}日 {starts:%H:%M}",
+            "promise": promise(activity),
         },
     }
     response = render(request, "subscriptions/public/page.html", context)
@@ -103,6 +105,20 @@ def subscribe_page(request: HttpRequest, code: str) -> HttpResponse:
     wechat_js = _origin(settings.WECHAT_JSSDK_URL)
     response._csp_update = {"script-src": [wechat_js], "connect-src": [wechat_js]}  # type: ignore[attr-defined]
     return response
+
+
+def promise(activity: Activity) -> str:
+    """When the patient will hear from us, said once and the same everywhere on the page: for a vaccine or a
+    check-up package when it arrives (the date is only expected), for a lecture or an event before it starts."""
+    starts = timezone.localtime(activity.starts_at)
+    when = f"{starts.month}月{starts.day}日 {starts:%H:%M}"
+    if activity.kind == "vaccine":
+        return _("疫苗到货、可以预约时（预计 %(when)s）") % {"when": when}
+    if activity.kind == "checkup":
+        return _("套餐上架、可以购买时（预计 %(when)s）") % {"when": when}
+    if activity.kind == "live_lecture":
+        return _("直播开始前（%(when)s）") % {"when": when}
+    return _("活动开始前（%(when)s）") % {"when": when}
 
 
 def _origin(url: str) -> str:
@@ -159,10 +175,10 @@ def oauth_return(request: HttpRequest, code: str) -> HttpResponse:
         return _not_found(request)
     if not _take_state(request, f"wx_oauth_state:{code}", request.GET.get("state", "")):
         log.warning("OAuth return with a forged or replayed state for activity %s", code)
-        return _error(request, _("链接已失效，请从公众号文章或海报重新打开活动页。"))
+        return _error(request, _("链接已失效，请从公众号文章或海报重新打开活动页。"), activity=activity)
     oauth_code = request.GET.get("code", "")
     if not oauth_code:
-        return _error(request, _("微信没有完成授权，请重新打开活动页。"))
+        return _error(request, _("微信没有完成授权，请重新打开活动页。"), activity=activity)
 
     async def exchange() -> str:
         async with account_api(activity.account) as api:
@@ -175,7 +191,7 @@ def oauth_return(request: HttpRequest, code: str) -> HttpResponse:
         openid = async_to_sync(exchange)()
     except WeChatError as error:
         log.warning("OAuth code exchange failed for activity %s: %s", code, error)
-        return _error(request, _("微信授权已失效（授权码只能使用一次），请重新打开活动页。"))
+        return _error(request, _("微信授权已失效（授权码只能使用一次），请重新打开活动页。"), activity=activity)
     request.session[_openid_key(activity)] = openid
     request.session.cycle_key()
     then = request.session.pop(f"wx_oauth_then:{code}", "subscribe:page")
@@ -241,19 +257,19 @@ def confirm_return(request: HttpRequest, code: str) -> HttpResponse:
     if activity is None:
         return _not_found(request)
     if not _take_state(request, f"wx_confirm_state:{code}", request.GET.get("reserved", "")):
-        return _error(request, _("链接已失效，请从活动页重新订阅。"))
+        return _error(request, _("链接已失效，请从活动页重新订阅。"), activity=activity)
     if request.GET.get("template_id") != activity.account.one_time_template_id:
-        return _error(request, _("订阅的模板与活动不符。"))
+        return _error(request, _("订阅的模板与活动不符。"), activity=activity)
     confirmed = request.GET.get("action") == "confirm"
     if confirmed:
         known = str(request.session.get(_openid_key(activity), ""))
         claimed = request.GET.get("openid", "")
         if not known or not hmac.compare_digest(known.encode(), claimed.encode()):
             log.warning("one-time confirm return for activity %s names another patient than OAuth did", code)
-            return _error(request, _("无法确认是你本人订阅，请从活动页重新订阅。"), 403)
+            return _error(request, _("无法确认是你本人订阅，请从活动页重新订阅。"), 403, activity)
         scene = request.GET.get("scene", "")
         if not (scene.isascii() and scene.isdigit() and int(scene) == activity.pk % 10001):
-            return _error(request, _("参数错误。"))
+            return _error(request, _("参数错误。"), activity=activity)
         services.record_confirm(activity=activity, openid=known, scene=int(scene))
-    context = {"activity": activity, "confirmed": bool(confirmed), "now": timezone.now()}
+    context = {"activity": activity, "confirmed": bool(confirmed), "now": timezone.now(), "promise": promise(activity)}
     return render(request, "subscriptions/public/confirmed.html", context)
