@@ -164,10 +164,12 @@ class Delivery(models.Model):
                 fields=["state", "lease_until"], name="deliveries_leases", condition=models.Q(lease_until__isnull=False)
             ),
             models.Index(fields=["msgid"], name="deliveries_by_msgid", condition=models.Q(msgid__isnull=False)),
-            # WeChat's delivery reports as they arrive, for the statistics' refresh; the sender never writes
-            # confirmed_at, so its rows cost nothing here.
+            # A send's latest WeChat delivery reports, for the statistics' refresh (one probe per recent send);
+            # the sender never writes confirmed_at, so its rows cost nothing here.
             models.Index(
-                fields=["confirmed_at"], name="deliveries_confirmed", condition=models.Q(confirmed_at__isnull=False)
+                fields=["campaign", "confirmed_at"],
+                name="deliveries_confirmed",
+                condition=models.Q(confirmed_at__isnull=False),
             ),
         ]
 

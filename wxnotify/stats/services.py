@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from wxnotify.campaigns.models import Delivery, DeliveryTally
+from wxnotify.campaigns.models import Campaign, Delivery, DeliveryTally
 from wxnotify.stats import rollups
 from wxnotify.stats.models import DeliveryDaily, RollupCursor
 from wxnotify.stats.rollups import SOURCES, Source
@@ -30,6 +30,7 @@ LOOKBACK_IDS = 5_000
 # it (an engine's write-back), and a delivery report carries WeChat's send time, which lags its arrival.
 LOOKBACK_TIME = timedelta(minutes=10)
 LOOKBACK_REPORTS = timedelta(hours=1)
+REPORTS_WITHIN = timedelta(days=1)  # of a send's end: WeChat's reports come within minutes
 DELIVERIES = "deliveries"
 
 
@@ -86,17 +87,31 @@ def refresh_deliveries() -> int:
         cursor, _ = RollupCursor.objects.select_for_update().get_or_create(source=DELIVERIES)
         now = timezone.now()
         moved = DeliveryTally.objects.all()
-        reported = Delivery.objects.filter(confirmed_at__isnull=False)
-        if cursor.last_at is not None:
+        if cursor.last_at is None:
+            changed = set(moved.values_list("campaign_id", flat=True))
+        else:
             moved = moved.filter(changed_at__gte=cursor.last_at - LOOKBACK_TIME)
-            reported = reported.filter(confirmed_at__gte=cursor.last_at - LOOKBACK_REPORTS)
-        changed = set(moved.values_list("campaign_id", flat=True)) | set(
-            reported.values_list("campaign_id", flat=True).distinct()
-        )
+            changed = set(moved.values_list("campaign_id", flat=True)) | _reported_since(
+                cursor.last_at - LOOKBACK_REPORTS
+            )
         replace_campaigns(changed)
         cursor.last_at = now
         cursor.save()
         return len(changed)
+
+
+def _reported_since(since: datetime) -> set[int]:
+    """Sends that got a WeChat delivery report stamped after `since`. Reports come within minutes of a send:
+    only sends still going or finished in the last day are asked, each by one probe of its reports' index
+    (a later report is counted by the next rebuild)."""
+    recent = Campaign.objects.filter(started_at__isnull=False).filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gte=since - REPORTS_WITHIN)
+    )
+    return {
+        pk
+        for pk in recent.values_list("pk", flat=True)
+        if Delivery.objects.filter(campaign_id=pk, confirmed_at__gte=since).exists()
+    }
 
 
 def refresh() -> dict[str, int]:
