@@ -100,7 +100,7 @@ def open_as_viewer(page, live_server, account, link: str, first: str = "", last:
     page.get_by_label("用户名").fill(user.username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("link", name=link).click()
+    page.get_by_role("navigation").get_by_role("link", name=link).click()
     if first:
         page.locator('input[name="from"]').fill(first)
         page.locator('input[name="to"]').fill(last)
