@@ -30,17 +30,24 @@ def collected_static() -> None:
 
 _in_flight = {"requests": 0}
 _in_flight_lock = threading.Lock()
+# The live server starts a thread per connection, without limit; production's web processes answer a few
+# requests at a time (gunicorn: 2 workers x 4 threads) and the rest wait. A flood of WeChat's pushes (a send's
+# delivery reports, all touching its counts) once held 90 database connections here and PostgreSQL refused
+# more ("too many clients"): at most this many requests run at once, the others wait as they would.
+_slots = threading.BoundedSemaphore(12)
 
 
 def counting_requests(application):
     """The live server's WSGI app, counting the requests it is handling (idle keep-alive connections of a
-    browser are not requests): `wait_for_live_server_requests` waits for none."""
+    browser are not requests): `wait_for_live_server_requests` waits for none. At most `_slots` at once."""
 
     def done():
         with _in_flight_lock:
             _in_flight["requests"] -= 1
+        _slots.release()
 
     def counted(environ, start_response):
+        _slots.acquire()
         with _in_flight_lock:
             _in_flight["requests"] += 1
         try:

@@ -226,3 +226,64 @@ def test_a_templates_rules_are_in_words_with_its_example(page, live_server, send
     rule_column = page.locator('[data-table="rules"] tbody td:nth-child(2)')
     expect(rule_column.filter(has_text="thing")).to_have_count(0)  # WeChat's key stays only as a hint
     screenshot("newcomer-template-rules")
+
+
+def test_a_previewer_is_picked_from_who_wrote_to_the_account(page, live_server, sending, screenshot):
+    """Item 9: no raw OpenID to type: a colleague writes to the account, the operator picks them by what
+    they wrote and names them; the notification's page then lists them, and a preview reaches them."""
+    account, sim, template, subscribers, campaign = sending
+    (staff,) = subscribers(1)
+    sim.post(f"/_sim/accounts/{account.appid}/patients/{staff}/text", {"content": "我是宣传科小王"})
+    c = campaign()
+    log_in(page, live_server, account)
+    page.goto(f"{live_server.url}/campaigns/{c.pk}/")
+    page.locator("[data-no-previewers] a").click()  # "还没有预览人。添加预览人"
+    row = page.locator(f'[data-sender="{staff}"]')
+    expect(row).to_contain_text("我是宣传科小王")
+    row.get_by_label("姓名").fill("宣传科小王")
+    row.get_by_role("button", name="设为预览人").click()
+    expect(page.locator(f'[data-previewer-row="{staff}"]')).to_contain_text("宣传科小王")
+    expect(page.locator(f'[data-sender="{staff}"]')).to_have_count(0)  # picked: no longer offered
+    screenshot("newcomer-previewer-picked")
+    page.goto(f"{live_server.url}/campaigns/{c.pk}/")
+    expect(page.locator(f'[data-previewer="{staff}"]')).to_contain_text("可接收 1 次")
+
+
+def test_previews_stay_with_their_notification(page, live_server, sending, screenshot):
+    """Item 11: the notification list shows no previews; a preview's page says what it is and leads back,
+    without offering to preview itself."""
+    account, sim, template, subscribers, campaign = sending
+    (staff,) = subscribers(1)
+    Previewer.objects.create(account=account, name="宣传科小王", openid=staff)
+    c = campaign(name="九价到货通知")
+    log_in(page, live_server, account)
+    page.goto(f"{live_server.url}/campaigns/{c.pk}/")
+    page.get_by_role("button", name="发送预览").click()
+    preview = page.locator("#previewers a", has_text="预览：九价到货通知")
+    expect(preview).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="发送通知").click()
+    expect(page.locator("main")).to_contain_text("九价到货通知")
+    expect(page.locator("main")).not_to_contain_text("预览：")
+    page.goto(f"{live_server.url}/campaigns/{c.pk}/")
+    page.locator("#previewers a", has_text="预览：九价到货通知").click()
+    expect(page.locator("[data-preview-of]")).to_contain_text("这是一次预览")
+    expect(page.get_by_role("button", name="发送预览")).to_have_count(0)
+    screenshot("newcomer-preview-page")
+    page.locator("[data-preview-of] a").click()
+    expect(page.get_by_role("heading", name="九价到货通知")).to_be_visible()
+
+
+def test_ids_and_states_do_not_break_mid_word(page, live_server, sending, screenshot):
+    """Item 18: AppID, the role and 编辑 stay whole on the account settings page; labels have no ASCII colon."""
+    account, sim, template, subscribers, campaign = sending
+    log_in(page, live_server, account)
+    page.get_by_role("navigation").get_by_role("link", name="公众号设置").click()
+    appid = page.get_by_role("cell", name=account.appid, exact=True)
+    assert appid.evaluate("cell => getComputedStyle(cell).whiteSpace") == "nowrap"
+    lines = (
+        "cell => { const r = document.createRange(); r.selectNodeContents(cell); return r.getClientRects().length; }"
+    )
+    assert appid.evaluate(lines) == 1  # its text on one line, however tall the row
+    screenshot("newcomer-account-settings")
+    page.goto(f"{live_server.url}/campaigns/new/")
+    assert not [t for t in page.locator("label").all_text_contents() if t.strip().endswith(":")]

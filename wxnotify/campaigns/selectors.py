@@ -9,7 +9,10 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from wechat import quotas
-from wechat.errors import DAILY_QUOTA
+from wechat.errors import DAILY_QUOTA, WeChatError
+from wechat.messages import TextMessage
+from wechat.xmlcodec import parse_message
+from wxnotify.callbacks.models import InboundMessage
 from wxnotify.campaigns import tally
 from wxnotify.campaigns.models import Action, Campaign, Delivery, DeliveryTally, Previewer
 from wxnotify.campaigns.sending.rules import QUIET_REASON
@@ -209,6 +212,26 @@ def sending_seconds(campaign: Campaign, now: Any) -> float:
     if since is not None and campaign.state == Campaign.State.SENDING:
         total += (now - since).total_seconds()
     return total
+
+
+def recent_senders(account: Any, *, limit: int = 10) -> list[tuple[str, str, Any]]:
+    """The people who last wrote to the account (openid, what they wrote, when), newest first, leaving out
+    those already previewers: staff become previewers by writing to the account and being picked here."""
+    known = set(Previewer.objects.filter(account=account).values_list("openid", flat=True))
+    seen: list[tuple[str, str, Any]] = []
+    rows = InboundMessage.objects.filter(account=account, msg_type="text").only("openid", "body", "created_at")
+    for row in rows.order_by("-id")[:200]:
+        if row.openid in known or any(row.openid == openid for openid, _text, _at in seen):
+            continue
+        try:
+            message = parse_message(row.body.encode())
+        except (WeChatError, ValueError):
+            continue
+        text = message.content if isinstance(message, TextMessage) else ""
+        seen.append((row.openid, text[:40], row.created_at))
+        if len(seen) == limit:
+            break
+    return seen
 
 
 def previewer_status(campaign: Campaign) -> list[tuple[Previewer, Subscription | None]]:

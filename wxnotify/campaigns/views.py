@@ -359,6 +359,10 @@ def previewers(request: HttpRequest) -> HttpResponse:
             if name and openid:
                 services.add_previewer(account=account, name=name, openid=openid)
             else:
-                messages.error(request, _("请填写姓名和 OpenID。"))
+                messages.error(request, _("请填写姓名，并选择一个人（或填写 OpenID）。"))
         return redirect("campaigns:previewers")
-    return render(request, "campaigns/previewers.html", {"previewers": Previewer.objects.filter(account=account)})
+    context = {
+        "previewers": Previewer.objects.filter(account=account),
+        "senders": selectors.recent_senders(account),
+    }
+    return render(request, "campaigns/previewers.html", context)
