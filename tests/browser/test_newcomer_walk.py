@@ -287,3 +287,40 @@ def test_ids_and_states_do_not_break_mid_word(page, live_server, sending, screen
     screenshot("newcomer-account-settings")
     page.goto(f"{live_server.url}/campaigns/new/")
     assert not [t for t in page.locator("label").all_text_contents() if t.strip().endswith(":")]
+    from wxnotify.campaigns import services
+
+    subscribers(2)
+    services.start(campaign=campaign(name="九价到货通知"), user=None, workers=0)
+    page.goto(f"{live_server.url}/campaigns/templates/{template.pk}/history/")
+    state = page.locator("[data-state-cell]").first  # "发送中", "已完成" … never split over two lines
+    expect(state).to_have_text("发送中")
+    assert state.evaluate(lines) == 1
+
+
+def test_the_estimate_uses_the_speed_reached_lately(page, live_server, sending, screenshot):
+    """Item 13: after sends that went at 2 a second, the pre-flight estimates at 2, and says why."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wxnotify.campaigns import tally
+    from wxnotify.campaigns.models import Action, AuditEntry
+
+    account, sim, template, subscribers, campaign = sending
+    subscribers(10)
+    done = campaign(name="上次的发送")
+    t0 = timezone.now() - timedelta(days=1)
+    for action, seconds in [(Action.SEND, 0), (Action.COMPLETED, 100)]:
+        entry = AuditEntry.objects.create(account=account, campaign=done, action=action)
+        AuditEntry.objects.filter(pk=entry.pk).update(at=t0 + timedelta(seconds=seconds))
+    Campaign.objects.filter(pk=done.pk).update(
+        state=Campaign.State.COMPLETED, started_at=t0, finished_at=t0 + timedelta(seconds=100)
+    )
+    tally.add(done.pk, {"sent": 200})
+    draft = campaign(name="这次")
+    log_in(page, live_server, account)
+    page.goto(f"{live_server.url}/campaigns/{draft.pk}/")
+    estimate = page.locator('[data-preflight="estimate"]')
+    expect(estimate).to_contain_text("5.0 s")
+    expect(estimate).to_contain_text("最近几次发送实际达到的速度")
+    screenshot("newcomer-estimate")
