@@ -119,9 +119,10 @@ def fill(taps: int, subscriptions: int) -> dict[str, Any]:
         follows = max(1, PEOPLE // 10 if taps >= 1_000_000 else taps // 50)
         f_spread = f"(n * {DAYS * 86400 - 60} / {follows})"
         cursor.execute(
-            "INSERT INTO followers_follower (id, account_id, openid, is_following, qr_scene) "
+            "INSERT INTO followers_follower (id, account_id, openid, is_following, qr_scene, source) "
             f"SELECT n, {a}, 'f' || n, {'n % 10 <> 0' if postgres else '(n % 10 <> 0)'}, "
-            "CASE WHEN n % 3 = 0 THEN 'poster_' || (n % 4) ELSE '' END"
+            "CASE WHEN n % 3 = 0 THEN 'poster_' || (n % 4) ELSE '' END, "
+            "CASE WHEN n % 3 = 0 THEN 'ADD_SCENE_QR_CODE' ELSE 'ADD_SCENE_SEARCH' END"
             f" FROM ({series(follows, postgres)}) t"
         )
         cursor.execute(
