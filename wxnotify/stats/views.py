@@ -218,9 +218,9 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
         "categories": labels,
         "yName": _("人数"),
         "series": [
-            # Delivered is WeChat's report on rows already counted as sent: a line over the stack, not in it.
+            # Delivered is WeChat's report on rows already counted as sent: a bar beside the stack, not in it.
             {"name": str(names[o]), "data": counts}
-            | ({"type": "line"} if o == DeliveryDaily.Outcome.DELIVERED else {"stack": "outcomes"})
+            | {"stack": "delivered" if o == DeliveryDaily.Outcome.DELIVERED else "outcomes"}
             for o, counts in outcomes.items()
         ],
     }
