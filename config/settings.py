@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "huey.contrib.djhuey",
+    "ninja",  # its Swagger UI files, served from our static files
     "wxnotify.accounts",
     "wxnotify.callbacks",
     "wxnotify.followers",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "wxnotify.campaigns",
     "wxnotify.engagement",
     "wxnotify.stats",
+    "wxnotify.api",
     "wxnotify.console",
 ]
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import resolve_url
 from django.utils import translation
+from django.utils.translation import trans_real
 
 
 class HtmxLoginRedirectMiddleware:
@@ -39,12 +40,24 @@ class LanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if request.path.startswith("/api/"):  # an integration has no cookie: it says so in Accept-Language
+            chosen = self._accepted(request.headers.get("Accept-Language", ""))
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+    def _accepted(self, header: str) -> str:
+        """The first of our languages the header names ("en-US,en;q=0.9" → en; "zh-CN" → zh-hans)."""
+        for code, _quality in trans_real.parse_accept_lang_header(header):
+            base = code.lower().split("-")[0]
+            if base == "zh":
+                return "zh-hans"
+            if base in self.supported:
+                return base
+        return ""
 
 
 class NoStoreMiddleware:

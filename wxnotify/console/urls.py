@@ -29,5 +29,6 @@ urlpatterns = [
     path("inbound/", include("wxnotify.callbacks.log_urls")),
     path("engagement/", include("wxnotify.engagement.urls")),
     path("stats/", include("wxnotify.stats.urls")),
+    path("api-tokens/", include("wxnotify.api.console_urls")),
     path("", include(console_patterns)),
 ]

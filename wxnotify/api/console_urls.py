@@ -1,0 +1,6 @@
+from django.urls import path
+
+from wxnotify.api import views
+
+app_name = "api_tokens"
+urlpatterns = [path("", views.token_list, name="list")]

@@ -1,0 +1,45 @@
+"""Every API error is JSON `{"code", "message", "field"}`: a stable code for programs, a message in the
+caller's language (zh-Hans unless Accept-Language asks for English), the field it concerns (or null)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "field": field}
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(ApiError)
+    def api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+        return api.create_response(request, body(error.code, error.message, error.field), status=error.status)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+        message = _("缺少有效的 API 令牌：请在请求头 Authorization 中提供 Bearer 令牌。")
+        response = api.create_response(request, body("unauthorized", message), status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="wxnotify"'
+        return response
+
+    @api.exception_handler(ValidationError)
+    def invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+        first = error.errors[0] if error.errors else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        message = _("参数不正确：%(detail)s") % {"detail": first.get("msg", "")}
+        return api.create_response(request, body("invalid", message, ".".join(location) or None), status=422)
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+        return api.create_response(request, body("not_found", _("没有找到。")), status=404)
