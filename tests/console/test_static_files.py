@@ -31,8 +31,13 @@ def test_pages_name_hashed_files_that_are_served_compressed_and_cached_for_ever(
     assert plain.status_code == 200 and "immutable" not in plain["Cache-Control"]
 
 
-def test_collection_runs_again_only_when_the_sources_changed():
-    assert prepare_static() is False  # the session already collected these sources
+def test_collection_runs_again_only_when_the_sources_changed(settings, tmp_path):
+    # A folder of its own: collecting again into the session's would pull files from under the other test
+    # process's WhiteNoise while it scans them (it did, once the API's docs made a collection longer).
+    settings.STATIC_ROOT = str(tmp_path / "static")
+    assert prepare_static() is True  # nothing collected there yet
+    assert (tmp_path / "static" / "staticfiles.json").exists()  # there, not in the session's folder
+    assert prepare_static() is False  # the same sources
     stamp = Path(settings.STATIC_ROOT) / ".sources"
     stamp.write_text("sources of an older release")
     assert prepare_static() is True
