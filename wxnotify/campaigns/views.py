@@ -133,7 +133,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["allowed"] = lifecycle.available(campaign, request.user)
     context["needs_reapproval"] = selectors.needs_reapproval(campaign)
     previews = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")
-    context |= _path(campaign, previewed=previews.exists())
+    context |= _path(campaign, previews)
     context["unstarted"] = [*services.DRAFTS, Campaign.State.SCHEDULED]
     if request.GET.get("partial") == "progress":
         # The buttons follow the state too (a send that completes no longer offers "pause"): swapped in
@@ -154,7 +154,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/detail.html", context)
 
 
-def _path(campaign: Campaign, *, previewed: bool) -> dict[str, Any]:
+def _path(campaign: Campaign, previews: QuerySet[Campaign]) -> dict[str, Any]:
     """Before a send starts, the way to it — preview, (submit,) approve, send — and the step it is at: that
     step's button is the primary one."""
     state, two_person = campaign.state, campaign.account.require_second_approver
@@ -171,7 +171,8 @@ def _path(campaign: Campaign, *, previewed: bool) -> dict[str, Any]:
         step = "send"
     elif state == Campaign.State.AWAITING_APPROVAL:
         step = "approve"
-    elif not previewed and Previewer.objects.filter(account=campaign.account).exists():
+    # Asked only here, before a send starts: the page polled every 2 s while sending does not pay for it.
+    elif not previews.exists() and Previewer.objects.filter(account=campaign.account).exists():
         step = "preview"
     else:
         step = "submit" if two_person else "approve"

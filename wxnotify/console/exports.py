@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import xlsxwriter
-from django.http import FileResponse, HttpRequest, StreamingHttpResponse
-from django.http.response import HttpResponseBase
+from django.http import FileResponse, StreamingHttpResponse
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -85,12 +84,3 @@ def xlsx_response(filename: str, sheets: Iterable[tuple[str, Sequence[Any], Iter
         filename=filename,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-
-
-def table_response(
-    request: HttpRequest, name: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]
-) -> HttpResponseBase:
-    """The table as the format the request asks for (?format=csv or xlsx)."""
-    if request.GET.get("format") == "xlsx":
-        return xlsx_response(f"{name}.xlsx", [(name, header, rows)])
-    return csv_response(f"{name}.csv", header, rows)

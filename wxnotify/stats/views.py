@@ -224,7 +224,7 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
             for o, counts in outcomes.items()
         ],
     }
-    outcome_rows = [(label, [counts[i] for counts in outcomes.values()]) for i, label in enumerate(labels)]
+    _title, outcome_header, outcome_rows = tables.outcomes(labels, outcomes)  # the page's table is the export's
     context = {
         "templates": templates,
         "template": template,
@@ -234,7 +234,7 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
         "page": page,
         "rows": rows,
         "chart": chart,
-        "outcome_names": [names[o] for o in outcomes],
+        "outcome_header": outcome_header,
         "outcomes_chart": outcomes_chart,
         "outcome_rows": outcome_rows,
         "any_outcome": any(any(counts) for counts in outcomes.values()),
