@@ -100,6 +100,9 @@ def test_compose_approve_send_and_read_the_log(browser, page, live_server, sendi
     expect(page.locator('[data-progress="sent"]')).to_have_text("25")
     expect(page.locator('[data-progress="failed"]')).to_have_text("2")
     expect(page.locator('[data-progress="skipped"]')).to_have_text("1")
+    expect(page.locator('tr[data-audit="send"]')).to_contain_text("27 位接收人 · 1 人跳过")  # 28, as the target
+    # The two failures are people who cannot receive it (43101): nothing a retry would change.
+    expect(page.get_by_role("button", name="重发因临时故障失败的")).to_have_count(0)
     screenshot("campaign-done", page)
     page.get_by_role("link", name="发送日志").click()
     expect(page.locator("[data-totals]")).to_contain_text("共 28 人")  # the totals by state, and where this page is

@@ -286,6 +286,8 @@ class AuditEntry(models.Model):
         parts = [str(d["reason"])] if d.get("reason") else []
         if d.get("recipients") is not None:
             parts.append(gettext("%(n)s 位接收人") % {"n": d["recipients"]})
+        if d.get("skipped"):  # in the target but unable to receive it: in the log as skipped
+            parts.append(gettext("%(n)s 人跳过") % {"n": d["skipped"]})
         if d.get("deliveries") is not None:
             parts.append(gettext("%(n)s 条") % {"n": d["deliveries"]})
         if d.get("at"):  # stored as ISO in UTC; shown in the console's time zone like every other time

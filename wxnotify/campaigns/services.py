@@ -95,7 +95,7 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
             raise CampaignError(errors[0].message)
         if locked.approved_snapshot and locked.approved_snapshot != locked.snapshot():
             raise CampaignError(_("内容在审核后被修改过，请重新审核。"))
-        recipients = materialise(locked)
+        recipients, skipped = materialise(locked)
         canary = locked.canary_count
         if locked.canary_percent and not canary:  # x% of the audience, fixed now with it
             canary = max(1, math.ceil(recipients * locked.canary_percent / 100))
@@ -104,7 +104,7 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
             locked,
             Action.SEND,
             user=user,
-            detail={"recipients": recipients},
+            detail={"recipients": recipients, "skipped": skipped},
             canary_count=canary,
             started_at=now,
             woken_at=now,  # with the state: the minute task must not think nobody was asked
@@ -116,11 +116,11 @@ def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
     return recipients
 
 
-def materialise(campaign: Campaign) -> int:
+def materialise(campaign: Campaign) -> tuple[int, int]:
     """Everyone the send is meant for as one delivery row each, in the database (INSERT … SELECT: the openids
     never come into Python, whatever the size); one per (campaign, person) whatever happens. Those who can
     receive it are pending; those who cannot (no credit left, unfollowed) are skipped at once with their
-    reason, so the log accounts for the whole target. Returns how many are to be sent."""
+    reason, so the log accounts for the whole target. Returns how many are to be sent, and how many skipped."""
     to_send = _insert_deliveries(campaign, audience(campaign), "pending", "")
     rows = target(campaign)
     no_credit = _insert_deliveries(campaign, rows.exclude(Subscription.current_q()), "skipped", rules.NO_CREDIT)
@@ -129,7 +129,7 @@ def materialise(campaign: Campaign) -> int:
         left = rows.filter(Subscription.current_q(), openid__in=unfollowed_openids(campaign))
         unfollowed = _insert_deliveries(campaign, left, "skipped", rules.UNFOLLOWED)
     tally.add(campaign.pk, {"pending": to_send, "skipped": no_credit + unfollowed})
-    return to_send
+    return to_send, no_credit + unfollowed
 
 
 def _insert_deliveries(campaign: Campaign, rows: QuerySet[Any], state: str, reason: str) -> int:

@@ -130,6 +130,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if progress["failed"]:
         by_class = selectors.failed_by_class(campaign)
         context["failed_by_class"] = [(FAILURE_CLASSES.get(k, k), n) for k, n in sorted(by_class.items())]
+        context["transient_failed"] = by_class.get("transient", 0)  # only these are worth sending again
     context["allowed"] = lifecycle.available(campaign, request.user)
     context["needs_reapproval"] = selectors.needs_reapproval(campaign)
     previews = campaign.follow_ups.filter(audience=Campaign.Audience.PREVIEWERS).order_by("-id")
