@@ -292,6 +292,11 @@ WXNOTIFY_REFUSAL_FLUSH_SECONDS = float(os.environ.get("WXNOTIFY_REFUSAL_FLUSH_SE
 WXNOTIFY_SECOND_MESSAGE_DELAY_SECONDS = float(os.environ.get("WXNOTIFY_SECOND_MESSAGE_DELAY_SECONDS", "2"))
 # Public address of this installation, shown to administrators as the callback URL to configure.
 WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Each API token may make this many calls per this many seconds ("calls/seconds"); then 429 with Retry-After.
+_rate, _per = os.environ.get("WXNOTIFY_API_RATE", "600/60").split("/")
+WXNOTIFY_API_RATE = (int(_rate), int(_per))
+# An outgoing webhook is tried this many times, waiting 30 s, 2 min, 8 min, … between tries.
+WXNOTIFY_WEBHOOK_ATTEMPTS = int(os.environ.get("WXNOTIFY_WEBHOOK_ATTEMPTS", "8"))
 
 LOGGING = {
     "version": 1,

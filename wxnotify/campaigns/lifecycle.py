@@ -14,6 +14,7 @@ command); a request always passes its user, whose role on the account is checked
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,7 +136,14 @@ def available(campaign: Campaign, user: Any) -> set[str]:
     }
 
 
+# Set by an edge that acts for a person, like the API (its token's name and prefix): the audit entries of
+# what it does say so, as a console click's do not.
+through: ContextVar[dict[str, str] | None] = ContextVar("through", default=None)
+
+
 def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> AuditEntry:
+    if (via := through.get()) is not None:
+        detail = {**detail, "via": via}
     return AuditEntry.objects.create(
         account_id=campaign.account_id,
         campaign=campaign,

@@ -300,4 +300,6 @@ class AuditEntry(models.Model):
                 else gettext("内容版本 #%(digest)s")
             )
             parts.append(said % {"digest": str(d["digest"])[:8]})
+        if isinstance(via := d.get("via"), dict):  # taken through the API, with this token
+            parts.append(gettext("通过 API 令牌「%(name)s」(%(prefix)s)") % via)
         return " · ".join(parts)

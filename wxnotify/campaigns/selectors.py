@@ -170,6 +170,20 @@ def progress(campaign: Campaign) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in Delivery.State.values} | {"total": sum(counts.values())}
 
 
+def live(campaign: Campaign, progress: dict[str, int], now: Any) -> dict[str, float | int | None]:
+    """How far a send is and how fast it goes (the console's progress bar and the API's status)."""
+    done = progress["sent"] + progress["failed"] + progress["skipped"] + progress["unknown"] + progress["cancelled"]
+    remaining = progress["pending"] + progress["claimed"] + progress["sending"]
+    elapsed = sending_seconds(campaign, now) if campaign.started_at else 0
+    rate = progress["sent"] / elapsed if elapsed > 1 else None
+    return {
+        "percent": round(100 * done / progress["total"]) if progress["total"] else 0,
+        "remaining": remaining,
+        "rate": round(rate, 1) if rate else None,
+        "eta_seconds": round(remaining / rate) if rate and remaining else None,
+    }
+
+
 def failed_by_class(campaign: Campaign) -> dict[str, int]:
     """Failures sorted the way an operator acts on them: the person cannot receive it (recipient), it may
     work later (transient: "retry"), or something else (content, authorisation, network without a code)."""

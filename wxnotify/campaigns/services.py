@@ -304,6 +304,15 @@ def schedule(*, campaign: Campaign, user: Any) -> Any:
     return at
 
 
+def start_or_schedule(*, campaign: Campaign, user: Any) -> Any:
+    """ "Send" (the console's button, the API's start): at once, or at the time the notification was composed
+    with. Returns that time, or None for a send that started."""
+    if campaign.scheduled_at or campaign.minutes_before_start is not None:
+        return schedule(campaign=campaign, user=user)
+    start(campaign=campaign, user=user)
+    return None
+
+
 def preview(*, campaign: Campaign, user: Any) -> Campaign:
     """Send the current content to the account's previewers through the same sending path. The trial send
     is approved as it is made: it goes to staff only, whatever the two-person rule asks of the real one."""

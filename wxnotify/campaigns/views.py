@@ -126,7 +126,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Campaign.objects.select_related("template", "activity", "account", "source_campaign"), pk=pk, account=account
     )
     progress = selectors.progress(campaign)
-    context: dict[str, Any] = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
+    context: dict[str, Any] = {
+        "campaign": campaign,
+        "progress": progress,
+        "live": selectors.live(campaign, progress, timezone.now()),
+    }
     if progress["failed"]:
         by_class = selectors.failed_by_class(campaign)
         context["failed_by_class"] = [(FAILURE_CLASSES.get(k, k), n) for k, n in sorted(by_class.items())]
@@ -180,19 +184,6 @@ def _path(campaign: Campaign, previews: QuerySet[Campaign]) -> dict[str, Any]:
     return {"steps": steps, "step": step}
 
 
-def _live(campaign: Campaign, progress: dict[str, int]) -> dict[str, float | int | None]:
-    done = progress["sent"] + progress["failed"] + progress["skipped"] + progress["unknown"] + progress["cancelled"]
-    remaining = progress["pending"] + progress["claimed"] + progress["sending"]
-    elapsed = selectors.sending_seconds(campaign, timezone.now()) if campaign.started_at else 0
-    rate = progress["sent"] / elapsed if elapsed > 1 else None
-    return {
-        "percent": round(100 * done / progress["total"]) if progress["total"] else 0,
-        "remaining": remaining,
-        "rate": round(rate, 1) if rate else None,
-        "eta_seconds": round(remaining / rate) if rate and remaining else None,
-    }
-
-
 FAILURE_CLASSES = {
     "recipient": gettext_lazy("对方无法接收"),
     "transient": gettext_lazy("临时故障（可重发）"),
@@ -232,11 +223,12 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in SERVICES:
         raise PermissionDenied
     try:  # the lifecycle refuses a person whose role may not (403) and a state that does not allow it
-        if action == Action.SEND and (campaign.scheduled_at or campaign.minutes_before_start is not None):
-            at = services.schedule(campaign=campaign, user=request.user)
+        if action == Action.SEND and (at := services.start_or_schedule(campaign=campaign, user=request.user)):
             messages.success(request, _("已定时，到时间会自动开始发送。"))
             if account.in_quiet_hours(at):
                 messages.warning(request, _("定时时间在免打扰时段内：会等免打扰结束后再发送。"))
+        elif action == Action.SEND:
+            messages.success(request, str(DONE[Action.SEND]))
         elif action == Action.CANCEL and campaign.state in services.DRAFTS:
             services.cancel(campaign=campaign, user=request.user)
             messages.success(request, _("草稿「%(name)s」已删除。") % {"name": campaign.name})

@@ -20,7 +20,11 @@ class Page:
 
 def keyset_page(request: HttpRequest, queryset: QuerySet[Any], *, size: int = 50) -> Page:
     """Rows ordered by descending id, starting below ?before=; one extra row tells whether more exist."""
-    before = as_int(request.GET.get("before"), minimum=1)
+    return keyset(queryset, as_int(request.GET.get("before"), minimum=1), size=size)
+
+
+def keyset(queryset: QuerySet[Any], before: int | None, *, size: int = 50) -> Page:
+    """The same, for a caller that has read `before` itself (the API)."""
     if before is not None:
         queryset = queryset.filter(id__lt=before)
     rows = list(queryset.order_by("-id")[: size + 1])

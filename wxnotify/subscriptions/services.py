@@ -263,6 +263,15 @@ class Counts:
     current: int  # can receive a notification now
 
 
+def save_activity(*, form: Any, user: Any) -> Activity:
+    """Save a valid ActivityForm (the console's or the API's): a new activity remembers who made it."""
+    activity: Activity = form.save()
+    if not activity.created_by_id and getattr(user, "pk", None):
+        Activity.objects.filter(pk=activity.pk).update(created_by=user)
+        activity.created_by = user
+    return activity
+
+
 def template_counts(account: OfficialAccount) -> dict[int, Counts]:
     """Per template id (our pk): historical and current subscribers, in one query."""
     rows = (

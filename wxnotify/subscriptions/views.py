@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import logging
 
-import segno
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib import messages
@@ -20,15 +18,12 @@ from wxnotify.accounts.access import account_required
 from wxnotify.console.paging import keyset_page
 from wxnotify.subscriptions import services
 from wxnotify.subscriptions.forms import ActivityForm
+from wxnotify.subscriptions.links import page_url, qr_code
 from wxnotify.subscriptions.models import Activity, SubscriptionEvent, Template
 from wxnotify.subscriptions.validation import rule_hint, rule_name, template_examples, validate_fields
 from wxnotify.subscriptions.wechat_sync import sync_templates
 
 log = logging.getLogger(__name__)
-
-
-def page_url(activity: Activity) -> str:
-    return settings.WXNOTIFY_PUBLIC_URL + reverse("subscribe:page", args=[activity.code])
 
 
 @account_required()
@@ -106,9 +101,7 @@ def activity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     activity = get_object_or_404(Activity, pk=pk, account=account) if pk else None
     form = ActivityForm(request.POST or None, instance=activity, account=account)
     if request.method == "POST" and form.is_valid():
-        activity = form.save()
-        if not activity.created_by_id:
-            Activity.objects.filter(pk=activity.pk).update(created_by=request.user)
+        activity = services.save_activity(form=form, user=request.user)
         messages.success(request, _("活动已保存。"))
         return redirect("subscriptions:activity", pk=activity.pk)
     return render(request, "subscriptions/activity_form.html", {"form": form, "activity": activity})
@@ -133,15 +126,8 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @account_required()
 def activity_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     activity = get_object_or_404(Activity, pk=pk, account=request.account)  # type: ignore[attr-defined]
-    out = io.BytesIO()
-    qr = segno.make(page_url(activity), error="m")
-    if fmt == "svg":
-        qr.save(out, kind="svg", scale=10, border=2)
-        content_type = "image/svg+xml"
-    else:
-        qr.save(out, kind="png", scale=12, border=2)
-        content_type = "image/png"
-    response = HttpResponse(out.getvalue(), content_type=content_type)
+    image, content_type = qr_code(activity, fmt)
+    response = HttpResponse(image, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="activity-{activity.code}.{fmt}"'
     return response
 
