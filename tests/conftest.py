@@ -342,7 +342,9 @@ def queue_worker(**env: str) -> Iterator[None]:
     from huey.contrib.djhuey import HUEY
 
     root = Path(__file__).resolve().parent.parent
-    name, queue_file = f"test-{uuid.uuid4().hex[:8]}", f"queue-{uuid.uuid4().hex[:8]}.sqlite3"
+    # A queue of its own, unless the test shares one with a web app it started (running_web_app(**same)).
+    name = env.pop("WXNOTIFY_QUEUE_NAME", f"test-{uuid.uuid4().hex[:8]}")
+    queue_file = env.pop("WXNOTIFY_QUEUE_FILE", f"queue-{uuid.uuid4().hex[:8]}.sqlite3")
     saved = (HUEY.name, dict(HUEY.storage_kwargs))
     HUEY.name = name
     if "filename" in HUEY.storage_kwargs:

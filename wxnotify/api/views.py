@@ -1,18 +1,25 @@
-"""The console's page for API tokens: make one (shown once), see them (last used, by whom), revoke one."""
+"""The console's pages for integrations: API tokens (made, shown once, listed with their last use and maker,
+revoked), every API call, and the outgoing webhooks with their delivery log."""
 
 from __future__ import annotations
 
 import secrets
 
+from django import forms
 from django.contrib import messages
+from django.core.validators import URLValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wxnotify.accounts.access import account_required
 from wxnotify.accounts.models import OfficialAccount
-from wxnotify.api import tokens
-from wxnotify.api.models import ApiToken, Scope
+from wxnotify.api import tokens, webhooks
+from wxnotify.api.models import ApiCall, ApiToken, Scope, Webhook, WebhookDelivery
+from wxnotify.console.forms import LabelsAbove
+from wxnotify.console.paging import keyset_page
+from wxnotify.console.params import as_int
 
 
 @account_required("administer")
@@ -49,3 +56,68 @@ def _context(account: OfficialAccount) -> dict[str, object]:
 
 
 USED = "api_token_forms_used"
+
+
+@account_required("administer")
+def calls(request: HttpRequest) -> HttpResponse:
+    """Every API call of the account, newest first: which token, what, when, the answer."""
+    account = request.account  # type: ignore[attr-defined]
+    rows = ApiCall.objects.filter(account=account).select_related("token")
+    token = as_int(request.GET.get("token"))
+    if token is not None:
+        rows = rows.filter(token_id=token)
+    page = keyset_page(request, rows)
+    context = {"page": page, "calls": page.rows, "tokens": ApiToken.objects.filter(account=account), "token": token}
+    return render(request, "api/calls.html", context)
+
+
+@account_required("administer")
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    if request.method == "POST":
+        if disable := as_int(request.POST.get("disable")):
+            hook = get_object_or_404(Webhook, pk=disable, account=account)
+            webhooks.disable(hook=hook)
+            messages.success(request, _("接收地址已停用：不再向它发送事件。"))
+            return redirect("api_tokens:webhooks")
+        if again := as_int(request.POST.get("redeliver")):
+            delivery = get_object_or_404(WebhookDelivery, pk=again, webhook__account=account)
+            webhooks.redeliver(delivery=delivery)
+            messages.success(request, _("已重新排队发送（事件编号不变）。"))
+            return redirect("api_tokens:webhooks")
+        form = WebhookForm(request.POST)
+        if form.is_valid():
+            hook, secret = webhooks.add(
+                account=account, url=form.cleaned_data["url"], events=form.cleaned_data["events"], user=request.user
+            )
+            # The secret is shown in this answer only (like a token); it is stored encrypted to sign with.
+            return render(
+                request, "api/webhooks.html", _hooks(account, WebhookForm()) | {"new": hook, "secret": secret}
+            )
+        return render(request, "api/webhooks.html", _hooks(account, form))
+    return render(request, "api/webhooks.html", _hooks(account, WebhookForm()))
+
+
+def _hooks(account: OfficialAccount, form: forms.Form) -> dict[str, object]:
+    deliveries = WebhookDelivery.objects.filter(webhook__account=account).select_related("webhook")
+    return {
+        "hooks": Webhook.objects.filter(account=account),
+        "deliveries": deliveries[:50],
+        "form": form,
+        "events": dict(Webhook.Event.choices),
+    }
+
+
+class WebhookForm(LabelsAbove, forms.Form):
+    url = forms.URLField(
+        label=gettext_lazy("接收地址"),
+        max_length=500,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["https", "http"])],  # not ftp, which URLField allows
+    )
+    events = forms.MultipleChoiceField(
+        label=gettext_lazy("事件"),
+        choices=Webhook.Event.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(Webhook.Event.values),
+    )

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -141,6 +142,11 @@ def available(campaign: Campaign, user: Any) -> set[str]:
 through: ContextVar[dict[str, str] | None] = ContextVar("through", default=None)
 
 
+# Sent after every move, inside its transaction (campaign, action, detail): a listener that writes does so
+# atomically with the move (the API's webhooks queue their events this way, and none is lost).
+moved = Signal()
+
+
 def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> AuditEntry:
     if (via := through.get()) is not None:
         detail = {**detail, "via": via}
@@ -180,6 +186,7 @@ def apply(
     for name, value in fields.items():
         setattr(locked, name, value)
     audit(locked, user, action, **(detail or {}))
+    moved.send(sender=Campaign, campaign=locked, action=action, detail=dict(detail or {}))
     return locked
 
 

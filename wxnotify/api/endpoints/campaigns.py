@@ -154,7 +154,12 @@ def create(request: HttpRequest, payload: schemas.CampaignIn) -> Status[dict[str
     return Status(201, out(request, _campaign(request, campaign.pk)))
 
 
-@router.get("/campaigns/{campaign_id}", response={200: schemas.CampaignOut} | ERRORS, summary="Status, live counts")
+@router.get(
+    "/campaigns/{campaign_id}",
+    response={200: schemas.CampaignOut} | ERRORS,
+    summary="Status, live counts",
+    url_name="campaign",
+)
 def campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     require(request, "read")
     return out(request, _campaign(request, campaign_id))
