@@ -142,6 +142,14 @@ def test_a_change_touches_only_the_fields_given_and_the_console_rules_hold(clien
         "errors": [{"field": "canary_percent", "message": "人数和百分比只填一个。"}],
     }
 
+    kept = client.patch(
+        f"/api/v1/campaigns/{cid}",
+        json.dumps({"name": None, "canary_count": None}),
+        content_type="application/json",
+        **bearer(keys["maker"]),
+    )
+    assert kept.json()["name"] == "HPV 疫苗到货" and kept.json()["canary_count"] is None  # null: kept / cleared
+
 
 def test_idempotency_key_gives_the_first_answer_back_and_never_creates_twice(client, hospital):
     _account, _template, activity, keys = hospital
@@ -282,3 +290,11 @@ def test_activities_are_made_and_changed_with_the_consoles_checks_and_give_their
     assert [s["openid"] for s in subscribers["items"]] == ["o-here"] and subscribers["items"][0]["can_receive"]
     everyone = client.get("/api/v1/templates/TPL_VACCINE/subscribers", **bearer(keys["reader"])).json()
     assert {s["openid"] for s in everyone["items"]} == {"o-here", "o-elsewhere"}
+
+
+def test_a_nul_in_a_body_is_refused_before_it_reaches_a_query(client, hospital):
+    _account, _template, activity, keys = hospital
+    for payload in (new(activity, name="a\u0000b"), {"title": "x", "templates": ["\u0000"]}):
+        answer = post(client, "/campaigns" if "name" in payload else "/activities", keys["maker"], payload)
+        assert answer.status_code == 422 and answer.json()["code"] == "invalid" and "NUL" in answer.json()["message"]
+    assert not Campaign.objects.exists()

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from wxnotify.campaigns.lifecycle import CampaignError
 
@@ -47,6 +47,14 @@ def install(api: NinjaAPI) -> None:
         location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
         message = _("参数不正确：%(detail)s") % {"detail": first.get("msg", "")}
         return api.create_response(request, body("invalid", message, ".".join(location) or None), status=422)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+        # django-ninja's own refusals (a body that is not JSON, …) in our shape too.
+        if error.status_code == 400:
+            message = _("请求正文不是有效的 JSON。")
+            return api.create_response(request, body("bad_request", message), status=400)
+        return api.create_response(request, body("error", str(error)), status=error.status_code)
 
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:

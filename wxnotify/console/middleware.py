@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import trans_real
@@ -88,6 +88,9 @@ class RefuseControlCharactersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         values = [request.path, *(v for _, values in request.GET.lists() for v in [_, *values])]
         if any(_CONTROL.search(v) for v in values):
+            if request.path.startswith("/api/"):  # an integration reads errors as JSON {code, message, field}
+                body = {"code": "bad_request", "message": "URL 中有控制字符。", "field": None}
+                return JsonResponse(body, status=400, json_dumps_params={"ensure_ascii": False})
             return HttpResponseBadRequest("control characters in the URL", content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -13,7 +13,15 @@ from wxnotify.subscriptions import services as subscriptions
 from wxnotify.subscriptions.models import Subscription, Template
 
 router = Router(tags=["account"])
-ERRORS = {401: schemas.Error, 403: schemas.Error, 404: schemas.Error, 422: schemas.Error, 429: schemas.Error}
+# 400: a URL with control characters (refused before routing, console/middleware.py).
+ERRORS = {
+    400: schemas.Error,
+    401: schemas.Error,
+    403: schemas.Error,
+    404: schemas.Error,
+    422: schemas.Error,
+    429: schemas.Error,
+}
 
 
 @router.get("/me", response={200: schemas.Me} | ERRORS, summary="The token's account, scopes and person")

@@ -120,7 +120,8 @@ def update_activity(request: HttpRequest, activity_id: int, payload: schemas.Act
     current = _activity(request, activity_id)
     data: dict[str, Any] = {name: getattr(current, name) for name in FIELDS}
     data["templates"] = [t.template_id for t in current.templates.all()]
-    data |= payload.dict(exclude_unset=True)
+    # null clears a field that may be empty (the end time); for the others it means "leave as it is".
+    data |= {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None or k == "ends_at"}
     _save(request, data, current)
     return _detail(_activity(request, activity_id))
 

@@ -56,6 +56,9 @@ BY_ACTION: dict[str, tuple[str, str]] = {action: (verb, scope) for verb, (action
 FORM_FIELDS: list[str] = list(CampaignForm.Meta.fields)
 
 
+CLEARABLE = {"activity", "source_campaign", "scheduled_at", "minutes_before_start", "canary_count", "canary_percent"}
+
+
 def _verbs(request: HttpRequest, campaign: Campaign) -> list[str]:
     """What this token may do to the campaign now: its person's actions (role, state, two-person rule)
     within its scopes."""
@@ -178,7 +181,9 @@ def update(request: HttpRequest, campaign_id: int, payload: schemas.CampaignPatc
     values: dict[str, Any] = {name: getattr(current, f"{name}_id", None) for name in ("activity", "source_campaign")}
     values |= {name: getattr(current, name) for name in FORM_FIELDS if name not in values}
     values |= {"template": current.template.template_id, "fields": dict(current.data or {})}
-    change = payload.dict(exclude_unset=True)
+    # null clears a field that may be empty (a schedule, a canary, the activity); for the others it means
+    # "leave as it is" (a notification always has a name, a template, an audience).
+    change = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None or k in CLEARABLE}
     if "fields" in change:
         values["fields"] |= change.pop("fields") or {}
     _save(request, values | change, current)
