@@ -30,7 +30,7 @@ def test_an_administrator_makes_a_token_sees_it_once_and_revokes_it(page, live_s
     page.get_by_label("用户名").fill("admin-api")
     page.get_by_label("密码").fill("admin-api-password-1")
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation").get_by_role("link", name="API 令牌").click()
+    page.get_by_role("navigation").get_by_role("link", name="API 与 Webhook").click()
     page.get_by_label("名称").fill("预约系统")
     page.get_by_label("发送（预览、审核、开始、暂停、取消）").check()
     page.get_by_role("button", name="创建").click()
@@ -51,3 +51,67 @@ def test_an_administrator_makes_a_token_sees_it_once_and_revokes_it(page, live_s
     row.get_by_role("button", name="停用").click()
     expect(page.locator("[data-table=tokens] tbody tr").first).to_contain_text("已停用")
     assert api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {text}").status_code == 401
+
+
+def test_webhooks_and_api_calls_in_the_console(page, live_server, make_account, screenshot):
+    """An administrator adds an endpoint (its secret shown once), a send finishes and the event reaches a
+    real receiver, the delivery log says so; the calls page lists each call with its token and answer."""
+    import json
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from tests.api.receiver import webhook_receiver
+    from tests.subscriptions.conftest import make_template
+    from wxnotify.accounts.models import Membership
+    from wxnotify.api import tokens
+    from wxnotify.campaigns import lifecycle
+    from wxnotify.campaigns.models import Action, Campaign
+
+    account = make_account()
+    user = get_user_model().objects.create_user("admin-hooks", password="admin-hooks-password-1")
+    Membership.objects.create(user=user, account=account, role="administrator")
+    template = make_template(account, template_id="TPL_VACCINE")
+    _t, text = tokens.issue(account=account, name="预约系统", scopes=["read", "write", "send"], user=user)
+    api = Client()
+    made = api.post(
+        "/api/v1/campaigns",
+        json.dumps({"name": "九价到货", "template": "TPL_VACCINE", "audience": "template", "fields": {}}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {text}",
+    )
+    assert made.status_code == 422  # the fields are required: a refusal is a call too
+    api.get("/api/v1/templates", HTTP_AUTHORIZATION=f"Bearer {text}")
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("用户名").fill("admin-hooks")
+    page.get_by_label("密码").fill("admin-hooks-password-1")
+    page.get_by_role("button", name="登录").click()
+    with webhook_receiver() as receiver:
+        page.goto(f"{live_server.url}/api-tokens/webhooks/")
+        page.get_by_label("接收地址").fill(receiver.url)
+        page.get_by_role("button", name="添加").click()
+        receiver.secret = page.locator("#new-secret").text_content() or ""
+        assert receiver.secret.startswith("whsec_")
+        screenshot("webhook-added")
+        campaign = Campaign.objects.create(
+            account=account, template=template, name="九价到货", audience="template", state="sending"
+        )
+        lifecycle.transition(campaign.pk, Action.COMPLETED, user=None, finished_at=timezone.now())
+        (got,) = receiver.wait_for(1)
+        assert got.signature_ok and got.event == "campaign.finished"
+    page.goto(f"{live_server.url}/api-tokens/webhooks/")
+    expect(page.locator("[data-new-secret]")).to_have_count(0)
+    row = page.locator("[data-table=webhook-deliveries] tbody tr").first
+    expect(row).to_contain_text("通知发送完成")
+    expect(row).to_contain_text("已送达")
+    expect(row).to_contain_text("九价到货")
+    screenshot("webhook-deliveries")
+    page.get_by_role("link", name="调用记录").click()
+    rows = page.locator("[data-table=calls] tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("GET /api/v1/templates")
+    expect(rows.nth(1)).to_contain_text("POST /api/v1/campaigns")
+    expect(rows.nth(1)).to_contain_text("422")
+    expect(rows.nth(1)).to_contain_text("预约系统")
+    screenshot("api-calls")

@@ -7,6 +7,7 @@ must be typed into a (simulated) WeChat backend; a real account's secrets are ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -31,6 +32,8 @@ from wechat.messages import FollowEvent, MenuClickEvent, MenuViewEvent, Message,
 from wechat.push import build_push
 from wechat.xmlcodec import render_message
 from wxnotify.accounts.models import Membership, MessageMode, OfficialAccount, Role
+from wxnotify.api import tokens
+from wxnotify.api.models import ApiToken
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.campaigns import selectors, services
 from wxnotify.campaigns.models import Campaign
@@ -230,6 +233,30 @@ def ensure_demo_campaigns(account: OfficialAccount, base: str) -> Campaign | Non
     return sent
 
 
+def demo_api_calls(account: OfficialAccount, base: str) -> str | None:
+    """A read-only token for the demo's integration, and a few real calls through the running web app (the
+    console's call log shows them; one is refused, as a booking system's mistake would be). Returns the
+    token's text, which is shown once, or None when the demo already has one."""
+    if ApiToken.objects.filter(account=account).exists():
+        return None
+    user = get_user_model().objects.get(username=DEMO_USER)
+    _token, text = tokens.issue(account=account, name="预约系统（演示）", scopes=["read"], user=user)
+    for method, path, body in [
+        ("GET", "/api/v1/me", None),
+        ("GET", "/api/v1/templates", None),
+        ("GET", "/api/v1/activities", None),
+        ("GET", "/api/v1/campaigns?limit=10", None),
+        ("POST", "/api/v1/campaigns", {"name": "试一下"}),  # a read token may not: 403 (or 422), logged
+    ]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{base}{path}", data=data, method=method)  # noqa: S310 - our web app
+        request.add_header("Authorization", f"Bearer {text}")
+        request.add_header("Content-Type", "application/json")
+        with contextlib.suppress(urllib.error.HTTPError):  # the refusal is the point: it is in the call log
+            urllib.request.urlopen(request, timeout=30).read()  # noqa: S310 - our own web app
+    return text
+
+
 def sim_call(base: str, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - the simulator on loopback
@@ -380,6 +407,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {sending.name}: {sending.get_state_display()}, {sent} sent")
             opened = open_notifications(sim, account, sending)
             self.stdout.write(f"  {opened} patients tapped 查看详情 (counted by the link's redirect)")
+        if token := demo_api_calls(account, base):
+            self.stdout.write(f"API: a read-only demo token (shown once): {token}")
+            self.stdout.write(f"  try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/templates")
         self.live_engagement(account, sim, unfollowers)
         refreshed = stats.refresh()  # the worker does it every minute; the first open should not wait for it
         self.stdout.write(f"statistics: {sum(refreshed.values())} days and months rolled up")
