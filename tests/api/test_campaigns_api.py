@@ -298,3 +298,10 @@ def test_a_nul_in_a_body_is_refused_before_it_reaches_a_query(client, hospital):
         answer = post(client, "/campaigns" if "name" in payload else "/activities", keys["maker"], payload)
         assert answer.status_code == 422 and answer.json()["code"] == "invalid" and "NUL" in answer.json()["message"]
     assert not Campaign.objects.exists()
+
+
+def test_times_are_given_in_beijing_time_with_their_offset(client, hospital):
+    _account, _template, activity, keys = hospital
+    made = post(client, "/campaigns", keys["maker"], new(activity, scheduled_at="2027-01-10T01:00:00Z"))
+    assert made.json()["scheduled_at"] == "2027-01-10T09:00:00+08:00"
+    assert made.json()["created_at"].endswith("+08:00")

@@ -13,7 +13,7 @@ from wxnotify.accounts.models import OfficialAccount
 
 class Scope(models.TextChoices):
     READ = "read", _("读取")
-    WRITE = "write", _("修改（活动、通知内容）")
+    WRITE = "write", _("修改（活动、通知内容、提交审核）")
     SEND = "send", _("发送（预览、审核、开始、暂停、取消）")
 
 

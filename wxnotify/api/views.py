@@ -50,7 +50,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def _context(account: OfficialAccount) -> dict[str, object]:
     return {
         "tokens": ApiToken.objects.filter(account=account).select_related("created_by", "revoked_by"),
-        "scopes": Scope.choices,
+        "form": TokenForm(),
         "once": secrets.token_hex(8),  # a form makes one token, however often it is sent
     }
 
@@ -106,6 +106,17 @@ def _hooks(account: OfficialAccount, form: forms.Form) -> dict[str, object]:
         "form": form,
         "events": dict(Webhook.Event.choices),
     }
+
+
+class TokenForm(LabelsAbove, forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("名称"),
+        max_length=50,
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("例如：预约系统")}),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=gettext_lazy("权限"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple, initial=["read"]
+    )
 
 
 class WebhookForm(LabelsAbove, forms.Form):

@@ -83,7 +83,7 @@ def _payload(campaign: Campaign, event: str, detail: dict[str, Any]) -> dict[str
     base = settings.WXNOTIFY_PUBLIC_URL
     return {
         "type": event,
-        "created_at": timezone.now().isoformat(),
+        "created_at": timezone.localtime().isoformat(),
         "account": campaign.account.appid,
         "campaign": {
             "id": campaign.pk,
