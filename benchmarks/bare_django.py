@@ -1,12 +1,13 @@
-"""The yardstick of the callback endpoint (`bare_django_eps`): a minimal Django view that verifies nothing
-and inserts one row, served beside the real endpoint by the same gunicorn with the same settings and
-middleware (`DJANGO_SETTINGS_MODULE=benchmarks.bare_settings` adds this route, nothing else)."""
+"""The yardsticks of the callback endpoint (`bare_django_eps`: a minimal Django view that verifies nothing
+and inserts one row) and of the API (`bare_json`: one row read, as JSON), served beside the real endpoints
+by the same gunicorn with the same settings and middleware (`DJANGO_SETTINGS_MODULE=benchmarks.bare_settings`
+adds these routes, nothing else)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -25,6 +26,15 @@ def bare(request: HttpRequest) -> HttpResponse:
     return HttpResponse("success")
 
 
+@login_not_required
+def bare_json(request: HttpRequest, pk: int) -> JsonResponse:
+    """The API's yardstick: one read of a campaign's row, as JSON (no token, no counts, nothing written)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, name, state FROM campaigns_campaign WHERE id = %s", [pk])
+        row = cursor.fetchone()
+    return JsonResponse({"id": row[0], "name": row[1], "state": row[2]})
+
+
 def create_table() -> None:
     key = "bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "integer PRIMARY KEY AUTOINCREMENT"
     with connection.cursor() as cursor:
@@ -37,4 +47,4 @@ def stored() -> int:
         return int(cursor.fetchone()[0])
 
 
-urlpatterns = [path("bench/bare/", bare), *product_urls]
+urlpatterns = [path("bench/bare/", bare), path("bench/bare-json/<int:pk>", bare_json), *product_urls]

@@ -141,6 +141,16 @@ def main() -> int:
             "--postgres",
             postgres=True,
         ),
+        "api": run(
+            "api",
+            "benchmarks.api_calls",
+            "--calls",
+            str(max(500, int(4_000 * scale))),
+            "--creates",
+            str(max(50, int(300 * scale))),
+            postgres=True,
+            redis=True,
+        ),
         "stats_sqlite": run(
             "stats_sqlite", "benchmarks.stats_pages", "--taps", str(taps), "--subscriptions", str(taps // 10)
         ),
@@ -188,8 +198,15 @@ def figures(runs: dict[str, Any], scale: float) -> dict[str, Any]:
         "bare_django_eps": runs["callback"]["bare_django_eps"],
         "rate_limit_error_pct": round(100 * (runs["rate_pg"]["achieved_rate"] / rate - 1), 2),
         "rate_limit_error_pct_sqlite": round(100 * (runs["rate_sqlite"]["achieved_rate"] / rate - 1), 2),
-        "duplicates": sum(r["duplicates"] for r in sends),
-        "lost": sum(r["lost"] for r in sends) + runs["callback"]["lost"] + runs["callback"]["duplicates_stored"],
+        "duplicates": sum(r["duplicates"] for r in sends) + runs["api"]["duplicates"],
+        "lost": sum(r["lost"] for r in sends)
+        + runs["callback"]["lost"]
+        + runs["callback"]["duplicates_stored"]
+        + runs["api"]["lost"],
+        "api_calls_per_s": runs["api"]["api_calls_per_s"],
+        "api_p99_ms": runs["api"]["api_p99_ms"],
+        "ratio_api": runs["api"]["ratio_api"],
+        "api_replayed_same_answer": [runs["api"]["replayed_same_answer"], runs["api"]["creates"]],
         "progress_poll_ms": [lists_small["pages"][poll]["median_ms"], lists_big["pages"][poll]["median_ms"]],
         "progress_poll_queries": [lists_small["pages"][poll]["queries"], lists_big["pages"][poll]["queries"]],
         "campaign_list_ms": [lists_small["pages"][listing]["median_ms"], lists_big["pages"][listing]["median_ms"]],
@@ -245,6 +262,16 @@ def render(s: dict[str, Any]) -> str:
             "bare Django view, same server",
             f"{s['bare_django_eps']:,} events/s",
             f"ratio_callback {s['ratio_callback']}",
+        ),
+        (
+            "API: a send's status, GET (PostgreSQL + Redis)",
+            f"{s['api_calls_per_s']:,} calls/s, p99 {s['api_p99_ms']} ms",
+            f"ratio_api {s['ratio_api']} (vs one row as JSON)",
+        ),
+        (
+            "API: creates retried with their Idempotency-Key",
+            f"{s['api_replayed_same_answer'][0]} of {s['api_replayed_same_answer'][1]} replayed",
+            "created twice: in `duplicates`",
         ),
         (
             "rate limit 1,000/s: error (PostgreSQL + Redis / SQLite)",
