@@ -102,7 +102,7 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict[str, Any]:
         template_id="TPL_BENCH",
         title="疫苗到货",
         content=content,
-        kind=1,
+        kind=Template.Kind.ONE_TIME,
         keywords=parse_keywords(content),
     )
     activity = Activity.objects.create(

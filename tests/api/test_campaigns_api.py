@@ -14,7 +14,7 @@ from tests.subscriptions.conftest import make_activity, make_template
 from wxnotify.api import tokens
 from wxnotify.api.models import ApiCall, IdempotentRequest
 from wxnotify.campaigns.models import Action, AuditEntry, Campaign, Delivery
-from wxnotify.subscriptions.models import Subscription, SubscriptionEvent
+from wxnotify.subscriptions.models import Subscription, SubscriptionEvent, Template
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +305,17 @@ def test_times_are_given_in_beijing_time_with_their_offset(client, hospital):
     made = post(client, "/campaigns", keys["maker"], new(activity, scheduled_at="2027-01-10T01:00:00Z"))
     assert made.json()["scheduled_at"] == "2027-01-10T09:00:00+08:00"
     assert made.json()["created_at"].endswith("+08:00")
+
+
+def test_a_template_that_is_not_a_choice_is_refused_not_a_crash(client, hospital):
+    """Deleted in WeChat, or an older one-time template the account no longer uses (its message has other
+    fields than the form built): "not a valid choice", never a 500 from checking fields the form lacks."""
+    account, template, activity, keys = hospital
+    template.status = "deleted"
+    template.save()
+    answer = post(client, "/campaigns", keys["maker"], new(activity))
+    assert answer.status_code == 422 and answer.json()["field"] == "template"
+    make_template(account, template_id="TPL_OLD", kind=Template.Kind.LEGACY_ONE_TIME)
+    legacy = post(client, "/campaigns", keys["maker"], new(activity, template="TPL_OLD"))
+    assert legacy.status_code == 422 and legacy.json()["field"] == "template"
+    assert not Campaign.objects.exists()

@@ -151,9 +151,13 @@ class CampaignForm(LabelsAbove, forms.ModelForm):
             "source_campaign"
         ):
             self.add_error("source_campaign", _("请选择作为依据的那次发送。"))
-        errors = validate_message(self.template, self.field_values(), data.get("title") or "") if self.template else []
+        # Only a template that is a valid choice (active, this account's) is checked: one deleted in WeChat since
+        # the page was opened is refused above, and its fields may not be the form's.
+        template = data.get("template")
+        errors = validate_message(template, self.field_values(), data.get("title") or "") if template else []
         for error in errors:
-            self.add_error("title" if error.key == "title" else f"field_{error.key}", error.message)
+            name = "title" if error.key == "title" else f"field_{error.key}"
+            self.add_error(name if name in self.fields else None, error.message)
         return data
 
     def save(self, commit: bool = True) -> Campaign:
