@@ -124,9 +124,11 @@ def allowed(campaign: Campaign, action: str) -> bool:
     return True
 
 
-def available(campaign: Campaign, user: Any) -> set[str]:
-    """The actions this person can take on this campaign now: the buttons its page shows."""
-    role = role_on(user, campaign.account)
+def available(campaign: Campaign, user: Any, *, role: Role | bool | None = False) -> set[str]:
+    """The actions this person can take on this campaign now: the buttons its page shows. `role`: theirs
+    on the campaign's account, when the caller already knows it."""
+    if role is False:
+        role = role_on(user, campaign.account)
     return {
         action
         for action, rule in TRANSITIONS.items()

@@ -64,7 +64,7 @@ def _verbs(request: HttpRequest, campaign: Campaign) -> list[str]:
     within its scopes."""
     token = request.auth  # type: ignore[attr-defined]
     out = []
-    for action in lifecycle.available(campaign, request.user):
+    for action in lifecycle.available(campaign, request.user, role=request.role):  # type: ignore[attr-defined]
         verb, scope = BY_ACTION.get(action, ("update", "write") if action == Action.EDIT else ("", ""))
         if verb and scope in token.scopes:
             out.append(verb)
