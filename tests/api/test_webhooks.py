@@ -143,3 +143,21 @@ def test_the_console_shows_the_secret_once_and_the_delivery_log(client, make_acc
     operator = person(account, "operator", "op")
     client.force_login(operator)
     assert client.get("/api-tokens/webhooks/").status_code == 403
+
+
+def test_old_idempotency_keys_and_call_records_are_forgotten_by_the_nightly_task(make_account):
+    from wxnotify.api import tasks, tokens
+    from wxnotify.api.models import ApiCall, IdempotentRequest
+
+    account = make_account()
+    token, _text = tokens.issue(account=account, name="x", scopes=["read"], user=person(account))
+    old = timezone.now() - timedelta(hours=25)
+    for key, at in (("old", old), ("new", timezone.now())):
+        row = IdempotentRequest.objects.create(token=token, key=key, fingerprint="f", status=201)
+        IdempotentRequest.objects.filter(pk=row.pk).update(created_at=at)
+    for days in (181, 1):
+        call = ApiCall.objects.create(account=account, token=token, method="GET", path="/api/v1/me", status=200)
+        ApiCall.objects.filter(pk=call.pk).update(at=timezone.now() - timedelta(days=days))
+    tasks.forget_old_api_records.call_local()
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    assert ApiCall.objects.count() == 1
