@@ -362,6 +362,23 @@ def queue_worker(**env: str) -> Iterator[None]:
         HUEY.immediate = True
 
 
+def vaccine_template(sim: Any, account: Any) -> Any:
+    """The vaccine-arrival template added to the account in the simulator, and in the product as the console's
+    "sync templates" makes it."""
+    from wxnotify.subscriptions.models import Template
+    from wxnotify.subscriptions.services import parse_keywords
+
+    made = sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
+    return Template.objects.create(
+        account=account,
+        template_id=made["priTmplId"],
+        title=made["title"],
+        content=made["content"],
+        kind=Template.Kind.ONE_TIME,
+        keywords=parse_keywords(made["content"]),
+    )
+
+
 VACCINE_FIELDS = {
     "thing1": "九价HPV疫苗",
     "date2": "2026年12月1日",
@@ -374,20 +391,11 @@ VACCINE_FIELDS = {
 def sending(simulated_wechat, live_server):
     """A hospital on the simulator with the vaccine template, its callback on the live server, and a way to add subscribers."""
     from wxnotify.campaigns.models import Campaign
-    from wxnotify.subscriptions.models import Subscription, Template
-    from wxnotify.subscriptions.services import parse_keywords
+    from wxnotify.subscriptions.models import Subscription
 
     account, sim = simulated_wechat
     link_account(sim, account, callback_url=f"{live_server.url}/wechat/{account.appid}/callback")
-    tpl = sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
-    template = Template.objects.create(
-        account=account,
-        template_id=tpl["priTmplId"],
-        title=tpl["title"],
-        content=tpl["content"],
-        kind=Template.Kind.ONE_TIME,
-        keywords=parse_keywords(tpl["content"]),
-    )
+    template = vaccine_template(sim, account)
 
     def subscribers(n: int, *, product_only: int = 0) -> list[str]:
         """n patients subscribed on both sides (one credit each); `product_only` more that WeChat does not know as subscribed."""

@@ -17,11 +17,9 @@ import requests
 
 from tests.api.receiver import webhook_receiver
 from tests.api.test_tokens_and_reads import person
-from tests.conftest import VACCINE_FIELDS, link_account, queue_worker, running_web_app
+from tests.conftest import VACCINE_FIELDS, link_account, queue_worker, running_web_app, vaccine_template
 from wxnotify.api import tokens, webhooks
 from wxnotify.campaigns.models import Campaign
-from wxnotify.subscriptions.models import Template
-from wxnotify.subscriptions.services import parse_keywords
 from wxsim.testing import running_simulator
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,15 +42,7 @@ def test_a_notification_through_the_api_alone(make_account):
         queue_worker(WECHAT_API_BASE_URL=sim.base_url, **queue),  # the web app's queue: it takes the sends
     ):
         link_account(sim, account, callback_url=f"{base}/wechat/{account.appid}/callback")
-        made = sim.post(f"/_sim/accounts/{account.appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
-        Template.objects.create(  # what the console's "sync templates" makes of WeChat's list
-            account=account,
-            template_id=made["priTmplId"],
-            title=made["title"],
-            content=made["content"],
-            kind=Template.Kind.ONE_TIME,
-            keywords=parse_keywords(made["content"]),
-        )
+        template_id = vaccine_template(sim, account).template_id
         _hook, receiver.secret = webhooks.add(account=account, url=receiver.url, events=[], user=None)
 
         def call(method: str, path: str, token: str = maker, **kw) -> requests.Response:
@@ -71,7 +61,7 @@ def test_a_notification_through_the_api_alone(make_account):
                 "title": "九价HPV疫苗到货",
                 "kind": "vaccine",
                 "starts_at": "2027-01-10T09:00:00+08:00",
-                "templates": [made["priTmplId"]],
+                "templates": [template_id],
             },
         )
         assert activity.status_code == 201, activity.text
@@ -82,15 +72,15 @@ def test_a_notification_through_the_api_alone(make_account):
         for openid in openids:
             answer = sim.post(
                 f"/_sim/accounts/{account.appid}/patients/{openid}/popup",
-                {"choices": {made["priTmplId"]: "accept"}, "popup_scene": 2},
+                {"choices": {template_id: "accept"}, "popup_scene": 2},
             )
             assert answer["delivery"]["ok"]
-        counted = call("GET", f"/activities/{activity_id}").json()["subscribers"][made["priTmplId"]]
+        counted = call("GET", f"/activities/{activity_id}").json()["subscribers"][template_id]
         assert counted == {"historical": PATIENTS, "current": PATIENTS}
 
         notification = {
             "name": "九价HPV疫苗到货",
-            "template": made["priTmplId"],
+            "template": template_id,
             "audience": "activity",
             "activity": activity_id,
             "fields": VACCINE_FIELDS,
