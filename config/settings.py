@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "wxnotify.engagement",
     "wxnotify.stats",
     "wxnotify.api",
+    "wxnotify.privacy",
     "wxnotify.console",
 ]
 
@@ -295,6 +296,10 @@ WXNOTIFY_PUBLIC_URL = os.environ.get("WXNOTIFY_PUBLIC_URL", "http://127.0.0.1:80
 # Each API token may make this many calls per this many seconds ("calls/seconds"); then 429 with Retry-After.
 _rate, _per = os.environ.get("WXNOTIFY_API_RATE", "600/60").split("/")
 WXNOTIFY_API_RATE = (int(_rate), int(_per))
+# Retention (PRIVACY.md): people who unfollowed this many days ago are erased (made anonymous); the text of
+# stored pushes (what patients wrote, the raw XML) is emptied after this many days. Counts stay exact.
+WXNOTIFY_RETAIN_UNFOLLOWED_DAYS = int(os.environ.get("WXNOTIFY_RETAIN_UNFOLLOWED_DAYS", "365"))
+WXNOTIFY_RETAIN_MESSAGES_DAYS = int(os.environ.get("WXNOTIFY_RETAIN_MESSAGES_DAYS", "180"))
 # An outgoing webhook is tried this many times, waiting 30 s, 2 min, 8 min, … between tries.
 WXNOTIFY_WEBHOOK_ATTEMPTS = int(os.environ.get("WXNOTIFY_WEBHOOK_ATTEMPTS", "8"))
 

@@ -68,3 +68,18 @@ def screenshot(page):
         return path
 
     return take
+
+
+def sign_in_as_administrator(page, live_server, account, name: str) -> None:
+    """A new administrator of `account` signs in through the login page, as a person does."""
+    from django.contrib.auth import get_user_model
+
+    from wxnotify.accounts.models import Membership
+
+    password = f"{name}-password-1"
+    user = get_user_model().objects.create_user(name, password=password)
+    Membership.objects.create(user=user, account=account, role="administrator")
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()

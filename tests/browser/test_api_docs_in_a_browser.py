@@ -63,15 +63,15 @@ def test_webhooks_and_api_calls_in_the_console(page, live_server, make_account, 
     from django.utils import timezone
 
     from tests.api.receiver import webhook_receiver
+    from tests.browser.conftest import sign_in_as_administrator
     from tests.subscriptions.conftest import make_template
-    from wxnotify.accounts.models import Membership
     from wxnotify.api import tokens
     from wxnotify.campaigns import lifecycle
     from wxnotify.campaigns.models import Action, Campaign
 
     account = make_account()
-    user = get_user_model().objects.create_user("admin-hooks", password="admin-hooks-password-1")
-    Membership.objects.create(user=user, account=account, role="administrator")
+    sign_in_as_administrator(page, live_server, account, "admin-hooks")
+    user = get_user_model().objects.get(username="admin-hooks")
     template = make_template(account, template_id="TPL_VACCINE")
     _t, text = tokens.issue(account=account, name="预约系统", scopes=["read", "write", "send"], user=user)
     api = Client()
@@ -83,10 +83,6 @@ def test_webhooks_and_api_calls_in_the_console(page, live_server, make_account, 
     )
     assert made.status_code == 422  # the fields are required: a refusal is a call too
     api.get("/api/v1/templates", HTTP_AUTHORIZATION=f"Bearer {text}")
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("用户名").fill("admin-hooks")
-    page.get_by_label("密码").fill("admin-hooks-password-1")
-    page.get_by_role("button", name="登录").click()
     with webhook_receiver() as receiver:
         page.goto(f"{live_server.url}/api-tokens/webhooks/")
         page.get_by_label("接收地址").fill(receiver.url)

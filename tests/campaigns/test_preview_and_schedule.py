@@ -107,7 +107,11 @@ def test_the_minute_task_revives_a_send_nobody_works_on(sending):
     tasks.start_due_campaigns.call_local()  # the queue runs inline in tests
     c.refresh_from_db()
     assert c.state == Campaign.State.COMPLETED and selectors.progress(c)["sent"] == 20
-    assert c.audit.filter(action="revive").count() == 1
+    (revival,) = c.audit.filter(action="revive")
+    # What nobody held, for whoever reads the log: the dead worker's row went back to the queue first.
+    stalled = revival.detail["stalled"]
+    assert stalled["by_state"] == {"pending": 20} and stalled["woken_at"] and stalled["last_progress"] is None
+    assert "无人处理的：待发送 20" in revival.summary
     received = sim.get(f"/_sim/accounts/{account.appid}/received?template_id={template.template_id}")
     assert received["total"] == 20 and received["more_than_once"] == []
 

@@ -300,6 +300,12 @@ class AuditEntry(models.Model):
                 else gettext("内容版本 #%(digest)s")
             )
             parts.append(said % {"digest": str(d["digest"])[:8]})
+        if isinstance(stalled := d.get("stalled"), dict):  # a revival: what nobody was working on
+            labels = dict(Delivery.State.choices)
+            held = "、".join(f"{labels.get(k, k)} {n}" for k, n in (stalled.get("by_state") or {}).items())
+            parts.append(gettext("无人处理的：%(rows)s") % {"rows": held or "—"})
+            if stalled.get("workers"):
+                parts.append(gettext("最后的工作进程：%(w)s") % {"w": ", ".join(stalled["workers"])})
         if isinstance(via := d.get("via"), dict):  # taken through the API, with this token
             parts.append(gettext("通过 API 令牌「%(name)s」(%(prefix)s)") % via)
         return " · ".join(parts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from wechat import quotas
 from wechat.errors import DAILY_QUOTA, WeChatError
@@ -168,6 +168,23 @@ def progress(campaign: Campaign) -> dict[str, int]:
     """Deliveries by state, from the counts kept in step with them (a row, not a count over the deliveries)."""
     counts = tally.counts(campaign.pk)
     return {state: counts.get(state, 0) for state in Delivery.State.values} | {"total": sum(counts.values())}
+
+
+def stalled_rows(campaign: Campaign) -> dict[str, Any]:
+    """What a send nobody works on still holds, for the log and the audit entry of its revival: its unfinished
+    rows by state, the workers last named on them, when a row last finished (how long it has stood still) and
+    when workers were last asked to work on it."""
+    unfinished = Delivery.objects.filter(campaign=campaign, state__in=NOT_FINISHED)
+    by_state = dict(unfinished.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    workers = sorted(set(unfinished.exclude(worker="").values_list("worker", flat=True).distinct()[:5]))
+    last = Delivery.objects.filter(campaign=campaign).aggregate(at=Max("finished_at"))["at"]
+    woken = campaign.woken_at
+    return {
+        "by_state": by_state,
+        "workers": workers,
+        "last_progress": last.isoformat() if last else None,
+        "woken_at": woken.isoformat() if woken else None,
+    }
 
 
 def live(campaign: Campaign, progress: dict[str, int], now: Any) -> dict[str, float | int | None]:

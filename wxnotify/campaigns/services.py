@@ -176,9 +176,18 @@ def revive_stalled(now: Any = None) -> list[int]:
             continue
         due = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=Delivery.State.PENDING)
         if due.exists() or not rows.filter(state__in=NOT_FINISHED).exists():
-            log.warning("campaign %s was sending with nobody working on it: waking a worker", campaign.pk)
+            held = selectors.stalled_rows(campaign)
+            log.warning(
+                "campaign %s was sending with nobody working on it (unfinished rows by state %s, the last workers "
+                "named on them %s, a row last finished at %s, workers last woken at %s): waking a worker",
+                campaign.pk,
+                held["by_state"],
+                held["workers"] or "none",
+                held["last_progress"] or "never",
+                held["woken_at"] or "never",
+            )
             try:
-                lifecycle.transition(campaign, Action.REVIVE, user=None, woken_at=now)
+                lifecycle.transition(campaign, Action.REVIVE, user=None, detail={"stalled": held}, woken_at=now)
             except CampaignError:
                 continue  # it stopped sending meanwhile
             revived.append(campaign.pk)

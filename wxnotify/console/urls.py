@@ -30,5 +30,6 @@ urlpatterns = [
     path("engagement/", include("wxnotify.engagement.urls")),
     path("stats/", include("wxnotify.stats.urls")),
     path("api-tokens/", include("wxnotify.api.console_urls")),
+    path("privacy/", include("wxnotify.privacy.urls")),
     path("", include(console_patterns)),
 ]

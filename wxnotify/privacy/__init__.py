@@ -1,0 +1,1 @@
+"""Patients' personal data as PIPL asks: export and erasure on request, retention by itself (PRIVACY.md)."""
