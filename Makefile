@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench check-python web worker sim messages lock clean
+.PHONY: help demo test lint bench chaos check-python web worker sim messages lock clean
 
 help:
 	@echo "make demo    install into .venv, prepare SQLite, start web app + worker, fill in demo data"
 	@echo "make test    install dev dependencies, run linters, type checks, import contracts and all tests"
 	@echo "make bench   run the benchmarks side by side, print the table, write var/bench/summary.json (WXNOTIFY_BENCH_SCALE=0.1: smaller)"
+	@echo "make chaos   sends under faults (kill -9, transient errors, …) on PostgreSQL + Redis: var/chaos/summary.json (in progress, issue 15)"
 	@echo "make web | make worker   run one web or worker process (settings from the environment)"
 	@echo "make sim     run the WeChat simulator alone (wxsim serve --demo, port 8100)"
 	@echo "make lock    recompile requirements*.txt from the .in files (pinned, no download addresses)"
@@ -47,6 +48,9 @@ test: lint
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.suite
+
+chaos: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.chaos
 
 web: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input

@@ -1,0 +1,325 @@
+"""`make chaos`: sends under the faults a real installation meets, with the figures that say they survived.
+
+    python -m benchmarks.chaos                      # every scenario, full size, into var/chaos/summary.json
+    python -m benchmarks.chaos --scenario kill9     # one of them
+    WXNOTIFY_CHAOS_SCALE=0.05 python -m benchmarks.chaos    # small
+
+Each scenario runs in a process of its own on a throwaway database (PostgreSQL + Redis: DATABASE_URL and
+REDIS_URL, or their usual local addresses; `--sqlite` for the embedded set-up) with its own simulator, the
+web app under gunicorn (WeChat's delivery reports come back to its callback) and real `run_huey` worker
+processes. For each: `duplicates` and `lost` (from the simulator's side: who received it twice, who never
+did), `unknown` left and how many WeChat's reports settled, whether the send finished by itself, and how long
+recovery took. Scenarios so far: `kill9` (a random worker SIGKILLed at random moments, restarted at once),
+`transient` (10 % of sends answer -1, HTTP 502 or time out, and the account's token is invalidated mid-send).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.simhttp import call, wait_up  # noqa: E402
+
+OUT = ROOT / "var" / "chaos"
+PG = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+DATA = {"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "点击卡片立即预约"}
+SETTLED = "confirmed by WeChat"  # what a row settled by WeChat's report says (services._settle_from_report)
+
+
+class Installation:
+    """One installation on the throwaway database: wxsim, gunicorn, worker processes, and a send."""
+
+    def __init__(self, *, workers: int, sim_port: int, web_port: int) -> None:
+        self.sim = f"http://127.0.0.1:{sim_port}"
+        self.web = f"http://127.0.0.1:{web_port}"
+        self.env = dict(os.environ)
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.worker_count = workers
+        self.kills = 0
+        self.simulator = self._spawn([sys.executable, "-m", "wxsim", "serve", "--port", str(sim_port)])
+        wait_up(self.sim + "/_sim/stats")
+        web = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py"]
+        web += ["--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4", "--log-level", "error"]
+        self.gunicorn = self._spawn(web)
+        wait_up(self.web + "/login/")
+        for _ in range(workers):
+            self.start_worker()
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        self.processes.append(process)
+        return process
+
+    def start_worker(self) -> None:
+        self.workers.append(self._spawn([sys.executable, "manage.py", "run_huey", "--quiet"]))
+
+    def kill_a_worker(self, rng: random.Random) -> None:
+        """SIGKILL one worker (requests in flight, leases held) and start another in its place."""
+        alive = [w for w in self.workers if w.poll() is None]
+        victim = rng.choice(alive)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        self.workers.remove(victim)
+        self.kills += 1
+        self.start_worker()
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def prepare(self, recipients: int, *, rate: int) -> tuple[Any, str, str, list[str]]:
+        """An account (in WeChat and here, its callback on the web app), a template, `recipients` subscribers
+        and a notification to them, ready to start."""
+        from wxnotify.accounts.models import OfficialAccount
+        from wxnotify.campaigns import services
+        from wxnotify.campaigns.models import Campaign
+        from wxnotify.subscriptions.models import Subscription, Template
+        from wxnotify.subscriptions.services import parse_keywords
+
+        appid, secret, original = "wxchaos0000000001", "chaos-secret-1", "gh_chaos00001"
+        callback = f"{self.web}/wechat/{appid}/callback"
+        account_body = {
+            "appid": appid,
+            "secret": secret,
+            "original_id": original,
+            "token": "t",
+            "mode": "plaintext",
+            "callback_url": callback,
+        }
+        call(self.sim, "POST", "/_sim/accounts", account_body)
+        tpl = call(self.sim, "POST", f"/_sim/accounts/{appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
+        openids = call(
+            self.sim,
+            "POST",
+            f"/_sim/accounts/{appid}/patients",
+            {"count": recipients, "credits": {tpl["priTmplId"]: 1}},
+        )["openids"]
+        account = OfficialAccount.objects.create(
+            name="chaos",
+            appid=appid,
+            original_id=original,
+            app_secret=secret,
+            callback_token="t",
+            message_mode="plaintext",
+            send_rate=rate,
+        )
+        template = Template.objects.create(
+            account=account,
+            template_id=tpl["priTmplId"],
+            title=tpl["title"],
+            content=tpl["content"],
+            kind=Template.Kind.ONE_TIME,
+            keywords=parse_keywords(tpl["content"]),
+        )
+        Subscription.objects.bulk_create(
+            [Subscription(account=account, template=template, openid=o, credits=1) for o in openids], batch_size=5000
+        )
+        campaign = services.save(
+            campaign=Campaign(
+                account=account, name="chaos", template=template, audience=Campaign.Audience.TEMPLATE, data=DATA
+            ),
+            user=None,
+        )
+        return campaign, appid, tpl["priTmplId"], openids
+
+    def run(
+        self, campaign: Any, *, timeout: float, during: Callable[[threading.Event], None] | None = None
+    ) -> dict[str, Any]:
+        """Start the send as the console does, let `during` make trouble until it ends, wait for it to end by
+        itself (completed or halted); returns the times."""
+        from wxnotify.campaigns import services
+        from wxnotify.campaigns.models import Campaign
+
+        stop = threading.Event()
+        trouble = threading.Thread(target=during, args=(stop,), daemon=True) if during else None
+        started = time.monotonic()
+        services.start(campaign=campaign, user=None)
+        if trouble:
+            trouble.start()
+        state: str = Campaign.State.SENDING
+        while time.monotonic() - started < timeout:
+            state = Campaign.objects.get(pk=campaign.pk).state
+            if state not in (Campaign.State.SENDING, Campaign.State.APPROVED):
+                break
+            time.sleep(0.5)
+        stop.set()
+        if trouble:
+            trouble.join(timeout=60)
+        return {"final_state": state, "seconds": round(time.monotonic() - started, 1)}
+
+    def figures(self, campaign: Any, appid: str, template_id: str, recipients: int) -> dict[str, Any]:
+        from wxnotify.campaigns import selectors
+        from wxnotify.campaigns.models import Delivery
+
+        call(self.sim, "POST", "/_sim/drain", {})  # WeChat's delivery reports, pushed to the callback
+        time.sleep(2)
+        received = call(self.sim, "GET", f"/_sim/accounts/{appid}/received?template_id={template_id}&detail=1")
+        got = set(received["counts"] or {})
+        progress = selectors.progress(campaign)
+        rows = dict(Delivery.objects.filter(campaign=campaign).values_list("openid", "state"))
+        # Lost: a person the log says was sent who never got it, or one the send has no row for, or left pending.
+        said_sent_not_received = sum(1 for o, s in rows.items() if s == Delivery.State.SENT and o not in got)
+        unknown = [o for o, s in rows.items() if s == Delivery.State.UNKNOWN]
+        return {
+            "recipients": recipients,
+            "duplicates": len(received["more_than_once"]),
+            "lost": said_sent_not_received + (recipients - len(rows)) + progress["pending"] + progress["claimed"],
+            "received": received["total"],
+            "sent": progress["sent"],
+            "failed": progress["failed"],
+            # Unknown: the answer never came and no report settled it; how many of those WeChat did deliver.
+            "unknown_left": len(unknown),
+            "unknown_received": sum(1 for o in unknown if o in got),
+            "settled_by_reports": Delivery.objects.filter(campaign=campaign, errmsg=SETTLED).count(),
+            "kills": self.kills,
+        }
+
+
+def kill9(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
+    """A random worker SIGKILLed at random moments (10 times by default), restarted at once."""
+    campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
+    rng = random.Random(args.seed)
+    expected = args.recipients / args.rate  # seconds the send takes at its rate
+
+    def trouble(stop: threading.Event) -> None:
+        moments = sorted(rng.uniform(0.05, 0.9) * expected for _ in range(args.kills))
+        began = time.monotonic()
+        for at in moments:
+            if stop.wait(max(0.0, at - (time.monotonic() - began))):
+                return
+            inst.kill_a_worker(rng)
+
+    times = inst.run(campaign, timeout=args.timeout, during=trouble)
+    return times | inst.figures(campaign, appid, template_id, args.recipients)
+
+
+def transient(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
+    """10 % of sends fail for a passing reason (errcode -1, HTTP 502, a timeout), and a third of the way
+    through the account's token stops working (40001): everyone is still reached exactly once."""
+    campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
+    path = "/cgi-bin/message/subscribe/bizsend"
+    for fault in ({"errcode": -1, "errmsg": "system error"}, {"http_status": 502}, {"timeout": True}):
+        call(inst.sim, "POST", "/_sim/faults", {"path": path, "rate": 0.0333} | fault)
+
+    def trouble(stop: threading.Event) -> None:
+        if not stop.wait(args.recipients / args.rate / 3):
+            call(inst.sim, "POST", f"/_sim/accounts/{appid}/invalidate-token", {})
+
+    times = inst.run(campaign, timeout=args.timeout, during=trouble)
+    call(inst.sim, "DELETE", "/_sim/faults")
+    return times | inst.figures(campaign, appid, template_id, args.recipients)
+
+
+SCENARIOS: dict[str, Callable[[Installation, argparse.Namespace], dict[str, Any]]] = {
+    "kill9": kill9,
+    "transient": transient,
+}
+
+
+def one(args: argparse.Namespace) -> dict[str, Any]:
+    """One scenario on a throwaway database of its own."""
+    os.environ.update(
+        {
+            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{args.sim_port}",
+            "WXNOTIFY_SEND_RATE": str(args.rate),
+            "WXNOTIFY_SEND_WORKERS": str(args.workers),
+            "WXNOTIFY_QUEUE_NAME": f"chaos-{args.scenario}-{os.getpid()}",
+            "WXNOTIFY_LOG_LEVEL": "WARNING",
+            "WXNOTIFY_SEND_LEASE_SECONDS": "20",
+        }
+    )
+    if not args.sqlite:
+        os.environ["REDIS_URL"] = REDIS
+        os.environ["DATABASE_URL"] = PG
+    from benchmarks.throwaway import throwaway_database
+
+    with throwaway_database(postgres=not args.sqlite, prefix=f"chaos-{args.scenario}"):
+        inst = Installation(workers=args.workers, sim_port=args.sim_port, web_port=args.web_port)
+        try:
+            result = SCENARIOS[args.scenario](inst, args)
+        finally:
+            inst.close()
+    return {"scenario": args.scenario, "database": "sqlite" if args.sqlite else "postgresql+redis"} | result
+
+
+def main() -> int:
+    scale = float(os.environ.get("WXNOTIFY_CHAOS_SCALE", "1"))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--recipients", type=int, default=max(1_000, int(100_000 * scale)))
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--sim-port", type=int, default=8191)
+    parser.add_argument("--web-port", type=int, default=8192)
+    args = parser.parse_args()
+    if args.scenario:
+        result = one(args)
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        if target := os.environ.get("WXNOTIFY_CHAOS_RESULT"):
+            Path(target).write_text(json.dumps(result, ensure_ascii=False))
+        return 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in SCENARIOS:
+        result_file = Path(tempfile.mkstemp(prefix=f"chaos-{name}-", suffix=".json")[1])
+        command = [sys.executable, "-m", "benchmarks.chaos", "--scenario", name, *sys.argv[1:]]
+        print(f"· {name}", flush=True)
+        with (OUT / f"{name}.log").open("w") as log:
+            env = os.environ | {"WXNOTIFY_CHAOS_RESULT": str(result_file)}
+            subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+        text = result_file.read_text()
+        result_file.unlink()
+        results[name] = json.loads(text) if text else {"error": f"see {OUT / (name + '.log')}"}
+    (OUT / "summary.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    table = render(results)
+    (OUT / "summary.txt").write_text(table)
+    print(table)
+    bad = any(r.get("error") or r.get("duplicates") or r.get("lost") for r in results.values())
+    return 1 if bad else 0
+
+
+def render(results: dict[str, dict[str, Any]]) -> str:
+    columns = [
+        "final_state",
+        "seconds",
+        "recipients",
+        "duplicates",
+        "lost",
+        "unknown_left",
+        "unknown_received",
+        "settled_by_reports",
+    ]
+    lines = ["scenario".ljust(12) + "".join(c.rjust(20) for c in columns)]
+    for name, r in results.items():
+        lines.append(name.ljust(12) + "".join(str(r.get(c, "—")).rjust(20) for c in columns))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
