@@ -10,7 +10,10 @@ web app under gunicorn (WeChat's delivery reports come back to its callback) and
 processes. For each: `duplicates` and `lost` (from the simulator's side: who received it twice, who never
 did), `unknown` left and how many WeChat's reports settled, whether the send finished by itself, and how long
 recovery took. Scenarios so far: `kill9` (a random worker SIGKILLed at random moments, restarted at once),
-`transient` (10 % of sends answer -1, HTTP 502 or time out, and the account's token is invalidated mid-send).
+`transient` (10 % of sends answer -1, HTTP 502 or time out, and the account's token is invalidated mid-send),
+`campaign_error` (WeChat refuses the whole send mid-way; it halts within the requests in flight, is fixed and
+resumed), `latency_quota` (slow answers with a 2 s tail, WeChat's per-minute limit enforced), `two_accounts`
+(two hospitals at once, each at its own rate). Not yet: PostgreSQL, Redis and the web app restarted mid-send.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ class Installation:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    def prepare(self, recipients: int, *, rate: int) -> tuple[Any, str, str, list[str]]:
+    def prepare(self, recipients: int, *, rate: int, n: int = 1) -> tuple[Any, str, str, list[str]]:
         """An account (in WeChat and here, its callback on the web app), a template, `recipients` subscribers
         and a notification to them, ready to start."""
         from wxnotify.accounts.models import OfficialAccount
@@ -98,7 +101,7 @@ class Installation:
         from wxnotify.subscriptions.models import Subscription, Template
         from wxnotify.subscriptions.services import parse_keywords
 
-        appid, secret, original = "wxchaos0000000001", "chaos-secret-1", "gh_chaos00001"
+        appid, secret, original = f"wxchaos000000000{n}", f"chaos-secret-{n}", f"gh_chaos0000{n}"
         callback = f"{self.web}/wechat/{appid}/callback"
         account_body = {
             "appid": appid,
@@ -117,7 +120,7 @@ class Installation:
             {"count": recipients, "credits": {tpl["priTmplId"]: 1}},
         )["openids"]
         account = OfficialAccount.objects.create(
-            name="chaos",
+            name=f"chaos {n}",
             appid=appid,
             original_id=original,
             app_secret=secret,
@@ -232,9 +235,106 @@ def transient(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
     return times | inst.figures(campaign, appid, template_id, args.recipients)
 
 
+BIZSEND = "/cgi-bin/message/subscribe/bizsend"
+
+
+def wait_for(campaign: Any, states: set[str], timeout: float) -> str:
+    from wxnotify.campaigns.models import Campaign
+
+    deadline = time.monotonic() + timeout
+    state = Campaign.objects.get(pk=campaign.pk).state
+    while state not in states and time.monotonic() < deadline:
+        time.sleep(0.3)
+        state = Campaign.objects.get(pk=campaign.pk).state
+    return state
+
+
+def campaign_error(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
+    """A third of the way through, WeChat starts refusing the whole send (40037, the template is gone): the
+    send halts by itself within the requests in flight; the fault is fixed and the send resumed (as an
+    operator would) and finishes, nobody reached twice."""
+    from wxnotify.campaigns import services
+
+    campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
+    started = time.monotonic()
+    services.start(campaign=campaign, user=None)
+    time.sleep(args.recipients / args.rate / 3)
+    refusal = {"path": BIZSEND, "rate": 1.0, "errcode": 40037, "errmsg": "invalid template_id"}
+    call(inst.sim, "POST", "/_sim/faults", refusal)
+    halted = wait_for(campaign, {"halted", "completed"}, args.timeout)
+    refused = call(inst.sim, "GET", "/_sim/stats")["calls"][BIZSEND].get("40037", 0)
+    call(inst.sim, "DELETE", "/_sim/faults")
+    campaign.refresh_from_db()
+    stop_reason = campaign.stop_reason
+    resumed_at = time.monotonic()
+    if halted == "halted":
+        services.resume(campaign=campaign, user=None)
+    final = wait_for(campaign, {"completed", "halted", "cancelled"}, args.timeout)
+    return {
+        "final_state": final,
+        "halted": halted == "halted",
+        "halted_within": refused,  # requests WeChat refused before the send stopped itself
+        "stop_reason": stop_reason,
+        "recovery_seconds": round(time.monotonic() - resumed_at, 1),
+        "seconds": round(time.monotonic() - started, 1),
+    } | inst.figures(campaign, appid, template_id, args.recipients)
+
+
+def latency_quota(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
+    """WeChat slow (most answers in 20–60 ms, 1 % around 2 s) and its per-minute limit enforced (45011): the
+    send waits for the next minute instead of failing anyone."""
+    campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
+    call(inst.sim, "POST", "/_sim/faults", {"path": BIZSEND, "latency_ms": {"uniform": [20, 60]}})
+    call(inst.sim, "POST", "/_sim/faults", {"path": BIZSEND, "rate": 0.01, "latency_ms": {"normal": [2000, 200]}})
+    per_minute = max(200, args.recipients // 3)  # the send needs about three minutes of WeChat's limit
+    call(inst.sim, "POST", "/_sim/quotas", {"per_minute": {BIZSEND: per_minute}})
+    times = inst.run(campaign, timeout=args.timeout)
+    stats = call(inst.sim, "GET", "/_sim/stats")["calls"][BIZSEND]
+    call(inst.sim, "DELETE", "/_sim/faults")
+    return (
+        times
+        | {"per_minute_limit": per_minute, "answered_45011": stats.get("45011", 0)}
+        | inst.figures(campaign, appid, template_id, args.recipients)
+    )
+
+
+def two_accounts(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
+    """Two hospitals send at once, each at its own rate (one at the full rate, one at a quarter)."""
+    from django.db.models import Max, Min
+
+    from wxnotify.accounts.models import OfficialAccount
+    from wxnotify.campaigns import services
+    from wxnotify.campaigns.models import Campaign, Delivery
+
+    half = args.recipients // 2
+    first = inst.prepare(half, rate=args.rate, n=1)
+    second = inst.prepare(half, rate=max(1, args.rate // 4), n=2)
+    started = time.monotonic()
+    for campaign, *_rest in (first, second):
+        services.start(campaign=campaign, user=None)
+    states = [wait_for(c, {"completed", "halted"}, args.timeout) for c, *_rest in (first, second)]
+    out: dict[str, Any] = {"final_state": "/".join(states), "seconds": round(time.monotonic() - started, 1)}
+    totals = {"duplicates": 0, "lost": 0, "unknown_left": 0, "unknown_received": 0, "settled_by_reports": 0}
+    for label, (campaign, appid, template_id, _openids) in zip(("a", "b"), (first, second), strict=True):
+        figures = inst.figures(campaign, appid, template_id, half)
+        for key in totals:
+            totals[key] += figures[key]
+        campaign = Campaign.objects.get(pk=campaign.pk)
+        window = Delivery.objects.filter(campaign=campaign).aggregate(
+            a=Min("attempt_started_at"), b=Max("attempt_started_at")
+        )
+        span = (window["b"] - window["a"]).total_seconds() if window["a"] and window["b"] else 0
+        rate = OfficialAccount.objects.get(pk=campaign.account_id).send_rate
+        out[f"rate_{label}"] = {"limit": rate, "achieved": round((figures["sent"] - 1) / span, 1) if span else None}
+    return out | {"recipients": half * 2} | totals
+
+
 SCENARIOS: dict[str, Callable[[Installation, argparse.Namespace], dict[str, Any]]] = {
     "kill9": kill9,
     "transient": transient,
+    "campaign_error": campaign_error,
+    "latency_quota": latency_quota,
+    "two_accounts": two_accounts,
 }
 
 
