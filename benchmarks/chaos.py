@@ -35,12 +35,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.seeding import ready_to_send  # noqa: E402
 from benchmarks.simhttp import call, wait_up  # noqa: E402
 
 OUT = ROOT / "var" / "chaos"
 PG = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-DATA = {"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "点击卡片立即预约"}
 SETTLED = "confirmed by WeChat"  # what a row settled by WeChat's report says (services._settle_from_report)
 
 
@@ -93,59 +93,19 @@ class Installation:
                 process.kill()
 
     def prepare(self, recipients: int, *, rate: int, n: int = 1) -> tuple[Any, str, str, list[str]]:
-        """An account (in WeChat and here, its callback on the web app), a template, `recipients` subscribers
-        and a notification to them, ready to start."""
-        from wxnotify.accounts.models import OfficialAccount
-        from wxnotify.campaigns import services
-        from wxnotify.campaigns.models import Campaign
-        from wxnotify.subscriptions.models import Subscription, Template
-        from wxnotify.subscriptions.services import parse_keywords
-
-        appid, secret, original = f"wxchaos000000000{n}", f"chaos-secret-{n}", f"gh_chaos0000{n}"
-        callback = f"{self.web}/wechat/{appid}/callback"
-        account_body = {
-            "appid": appid,
-            "secret": secret,
-            "original_id": original,
-            "token": "t",
-            "mode": "plaintext",
-            "callback_url": callback,
-        }
-        call(self.sim, "POST", "/_sim/accounts", account_body)
-        tpl = call(self.sim, "POST", f"/_sim/accounts/{appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
-        openids = call(
+        """Hospital `n` (in WeChat and here, its callback on the web app) with `recipients` subscribers and a
+        notification to them, ready to start."""
+        appid = f"wxchaos000000000{n}"
+        campaign, template_id, openids = ready_to_send(
             self.sim,
-            "POST",
-            f"/_sim/accounts/{appid}/patients",
-            {"count": recipients, "credits": {tpl["priTmplId"]: 1}},
-        )["openids"]
-        account = OfficialAccount.objects.create(
-            name=f"chaos {n}",
             appid=appid,
-            original_id=original,
-            app_secret=secret,
-            callback_token="t",
-            message_mode="plaintext",
-            send_rate=rate,
+            secret=f"chaos-secret-{n}",
+            original_id=f"gh_chaos0000{n}",
+            recipients=recipients,
+            rate=rate,
+            callback_url=f"{self.web}/wechat/{appid}/callback",
         )
-        template = Template.objects.create(
-            account=account,
-            template_id=tpl["priTmplId"],
-            title=tpl["title"],
-            content=tpl["content"],
-            kind=Template.Kind.ONE_TIME,
-            keywords=parse_keywords(tpl["content"]),
-        )
-        Subscription.objects.bulk_create(
-            [Subscription(account=account, template=template, openid=o, credits=1) for o in openids], batch_size=5000
-        )
-        campaign = services.save(
-            campaign=Campaign(
-                account=account, name="chaos", template=template, audience=Campaign.Audience.TEMPLATE, data=DATA
-            ),
-            user=None,
-        )
-        return campaign, appid, tpl["priTmplId"], openids
+        return campaign, appid, template_id, openids
 
     def run(
         self, campaign: Any, *, timeout: float, during: Callable[[threading.Event], None] | None = None

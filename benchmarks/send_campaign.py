@@ -22,11 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.seeding import ready_to_send  # noqa: E402
 from benchmarks.simhttp import call, wait_up  # noqa: E402
 from benchmarks.summary import record  # noqa: E402
 from benchmarks.throwaway import throwaway_database  # noqa: E402
-
-DATA = {"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "点击卡片立即预约"}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -66,11 +65,8 @@ def main() -> dict[str, Any]:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     from django.db.models import Max, Min
 
-    from wxnotify.accounts.models import OfficialAccount
     from wxnotify.campaigns import selectors, services
     from wxnotify.campaigns.models import Campaign, Delivery
-    from wxnotify.subscriptions.models import Subscription, Template
-    from wxnotify.subscriptions.services import parse_keywords
 
     sim, env = os.environ["WECHAT_API_BASE_URL"], dict(os.environ)  # the workers get the throwaway database's
     simulator = subprocess.Popen([sys.executable, "-m", "wxsim", "serve", "--port", str(args.sim_port)], cwd=ROOT)
@@ -78,42 +74,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rss: list[float] = []
     try:
         wait_up(sim + "/_sim/stats")
-        appid, secret = "wxbench0000000003", "bench-secret-3"
-        call(
-            sim, "POST", "/_sim/accounts", {"appid": appid, "secret": secret, "original_id": "gh_bench3", "token": "t"}
-        )
-        tpl = call(sim, "POST", f"/_sim/accounts/{appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
-        openids = call(
+        appid = "wxbench0000000003"
+        campaign, template_id, _openids = ready_to_send(
             sim,
-            "POST",
-            f"/_sim/accounts/{appid}/patients",
-            {"count": args.recipients, "credits": {tpl["priTmplId"]: 1}},
-        )["openids"]
-        account = OfficialAccount.objects.create(
-            name="bench",
             appid=appid,
+            secret="bench-secret-3",
             original_id="gh_bench3",
-            app_secret=secret,
-            callback_token="t",
-            message_mode="plaintext",
-            send_rate=args.rate,
-        )
-        template = Template.objects.create(
-            account=account,
-            template_id=tpl["priTmplId"],
-            title=tpl["title"],
-            content=tpl["content"],
-            kind=Template.Kind.ONE_TIME,
-            keywords=parse_keywords(tpl["content"]),
-        )
-        Subscription.objects.bulk_create(
-            [Subscription(account=account, template=template, openid=o, credits=1) for o in openids], batch_size=5000
-        )
-        campaign = services.save(
-            campaign=Campaign(
-                account=account, name="bench", template=template, audience=Campaign.Audience.TEMPLATE, data=DATA
-            ),
-            user=None,
+            recipients=args.recipients,
+            rate=args.rate,
         )
         command = [sys.executable, "manage.py", "run_huey", "--workers", str(args.threads), "--quiet"]
         workers = [subprocess.Popen(command, cwd=ROOT, env=env) for _ in range(args.processes)]
@@ -129,7 +97,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         window = Delivery.objects.filter(campaign=campaign).aggregate(
             first=Min("attempt_started_at"), last=Max("attempt_started_at")
         )
-        received = call(sim, "GET", f"/_sim/accounts/{appid}/received?template_id={tpl['priTmplId']}")
+        received = call(sim, "GET", f"/_sim/accounts/{appid}/received?template_id={template_id}")
         progress = selectors.progress(campaign)
     finally:
         for w in workers:
