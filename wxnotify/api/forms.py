@@ -3,7 +3,6 @@ the form's data (a change starts from what is stored), and the form's first prob
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -11,12 +10,12 @@ from django import forms
 from wxnotify.api.errors import ApiError
 
 
-def check(form: forms.BaseForm, names: Mapping[str, str] | None = None) -> None:
+def check(form: forms.BaseForm) -> None:
     """Raise the form's problems as a 422: the first as `message`/`field`, all of them in `errors`."""
     if form.is_valid():
         return
     problems: list[dict[str, Any]] = [
-        {"field": api_name(name, names), "message": str(message)}
+        {"field": api_name(name), "message": str(message)}
         for name, messages in form.errors.items()
         for message in messages
     ]
@@ -24,12 +23,12 @@ def check(form: forms.BaseForm, names: Mapping[str, str] | None = None) -> None:
     raise ApiError(422, "invalid", first["message"], first["field"], errors=problems)
 
 
-def api_name(form_name: str, names: Mapping[str, str] | None) -> str | None:
+def api_name(form_name: str) -> str | None:
     if form_name == "__all__":
         return None
     if form_name.startswith("field_"):  # a template keyword's value
         return f"fields.{form_name.removeprefix('field_')}"
-    return (names or {}).get(form_name, form_name)
+    return form_name
 
 
 def blank(value: Any) -> Any:

@@ -9,6 +9,8 @@ ledger row can no longer be sent to (its credits are gone: the pseudonym is nobo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterator
@@ -245,9 +247,6 @@ def record_export(*, account: OfficialAccount, openid: str, user: Any, why: str)
 def digest(account: OfficialAccount, openid: str) -> str:
     """Who a request was about, without keeping who: a keyed hash (the project's secret) that a later request
     for the same openid matches, and that leads to nobody once the openid is gone."""
-    import hashlib
-    import hmac
-
     key = settings.SECRET_KEY.encode()
     return hmac.new(key, f"{account.pk}:{openid}".encode(), hashlib.sha256).hexdigest()[:16]
 
