@@ -194,6 +194,43 @@ def test_the_token_bucket_keeps_the_rate():
     assert store.by_state() == {"sent": 60}
 
 
+def test_wechats_minute_quota_holds_every_sender_until_the_next_minute():
+    """WeChat allows 30 a minute and counts each request in the minute it arrived. The first refusal holds
+    every sender (not only the refused one) until the minute is over: the refusals are what was already on
+    its way (at most the concurrency), not one per person left; everyone is still reached exactly once."""
+    from datetime import UTC, datetime, timedelta
+
+    from wechat.errors import MINUTE_QUOTA
+
+    start = time.monotonic()
+    base = datetime(2026, 11, 30, 4, 0, 59, tzinfo=UTC)  # one second before the minute turns
+
+    def clock() -> datetime:
+        return base + timedelta(seconds=time.monotonic() - start)
+
+    per_minute: dict[int, int] = {}
+    refused = []
+
+    def wechat(openid: str, n: int) -> SendAnswer:
+        minute = clock().minute
+        if per_minute.get(minute, 0) >= 30:
+            refused.append(openid)
+            return SendAnswer(Outcome.TRANSIENT, MINUTE_QUOTA, "api minute-quota reach limit")
+        per_minute[minute] = per_minute.get(minute, 0) + 1
+        return SendAnswer(Outcome.SENT, 0, "ok", 1000 + n)
+
+    store = MemoryCampaign.with_recipients(people(50), CONTENT)
+    messenger = ScriptedMessenger(script=wechat, delay=0.002)
+    config = EngineConfig(
+        batch_size=10, concurrency=4, idle_seconds=0.005, state_check_seconds=0.005, flush_seconds=0.01, clock=clock
+    )
+    [report] = run(store, messenger, config=config, limiter=TokenBucket(rate=1000, burst=1))
+    assert report.final_state == RunState.COMPLETED and store.by_state() == {"sent": 50}
+    assert set(messenger.sent.values()) == {1}
+    assert per_minute == {0: 30, 1: 20}
+    assert 1 <= len(refused) <= config.concurrency
+
+
 def test_engines_of_one_process_share_the_accounts_rate():
     """Each engine had a bucket of its own: a send split over two engines went at twice the account's rate."""
     import threading
@@ -337,3 +374,32 @@ def test_the_redis_rate_limit_holds_across_workers():
         per_second[second] = per_second.get(second, 0) + 1
     assert len(windows) == 100 and max(per_second.values()) <= 40
     assert len(per_second) >= 3  # 100 sends at 40/s need at least three seconds
+
+
+def test_a_hold_in_redis_holds_every_worker_of_the_account():
+    """One worker meets WeChat's minute quota and holds the account: another worker's next send waits too."""
+    import os
+
+    from tests.conftest import skip_unless_available
+    from wxnotify.campaigns.sending.ratelimit import RedisRateLimiter
+
+    url = os.environ.get("REDIS_URL", "")
+    skip_unless_available(bool(url), "Redis (REDIS_URL)")
+    import redis.asyncio as aioredis
+
+    async def main() -> float:
+        key = f"wxnotify:test-hold:{os.getpid()}:{time.time()}"
+        one, two = aioredis.from_url(url), aioredis.from_url(url)
+        try:
+            first, second = RedisRateLimiter(one, key, rate=1000), RedisRateLimiter(two, key, rate=1000)
+            await second.acquire()  # the other worker has a block of slots reserved before the hold
+            await first.hold(0.8)
+            began = time.monotonic()
+            for _ in range(second.block + 1):  # what it had reserved goes, then it waits for the hold
+                await second.acquire()
+            return time.monotonic() - began
+        finally:
+            await one.aclose()
+            await two.aclose()
+
+    assert asyncio.run(main()) >= 0.7

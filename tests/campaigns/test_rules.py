@@ -116,6 +116,21 @@ def test_the_minute_quota_retries_in_the_next_minute_and_others_back_off_doublin
     assert [rules.retry_delay(n, -1, base=1.0, now=now) for n in (1, 2, 3, 8)] == [1.0, 2.0, 4.0, 60.0]
 
 
+def test_the_minute_quota_holds_everyone_until_the_minute_of_the_request_is_over():
+    asked = datetime(2026, 11, 30, 4, 0, 45, tzinfo=UTC)
+    assert rules.quota_hold(45011, asked_at=asked, now=asked.replace(second=46)) == 15.0  # to 04:01:01
+    # a slow refusal that comes back after the minute turned: only the second's margin is left
+    assert (
+        rules.quota_hold(
+            45011, asked_at=asked.replace(second=59), now=datetime(2026, 11, 30, 4, 1, 0, 500_000, tzinfo=UTC)
+        )
+        == 0.5
+    )
+    assert rules.quota_hold(45011, asked_at=asked, now=datetime(2026, 11, 30, 4, 1, 2, tzinfo=UTC)) is None
+    assert rules.quota_hold(-1, asked_at=asked, now=asked) is None
+    assert rules.quota_hold(None, asked_at=asked, now=asked) is None
+
+
 def test_what_each_answer_does_to_a_delivery():
     plan = Plan(CONTENT, policy=Policy(max_transient_attempts=3))
 

@@ -156,16 +156,14 @@ def wake_workers(campaign_id: int, count: int | None = None) -> None:
     work_queue.enqueue(campaign_id, settings.WXNOTIFY_SEND_WORKERS if count is None else count)
 
 
-STALL_SECONDS = 120
-
-
 def revive_stalled(now: Any = None) -> list[int]:
     """Sending campaigns nobody works on: every worker died (kill -9, a lost machine, a restarted queue)
-    and the queue's message went with them. Pending work, no live lease and no wake-up for a while:
-    wake one worker. A live engine holds leases on what it sends, so it is not doubled (and if it were,
-    claims keep every delivery exactly once)."""
+    and the queue's message went with them. Pending work, no live lease and nobody woken for a lease's time
+    (a live engine renews its leases three times a lease, so a lease's silence means no engine holds the
+    send): wake the send's workers again. If an engine was only between two claims, claims still keep every
+    delivery exactly once; the extra engine finishes with the send."""
     now = now or timezone.now()
-    quiet_since = now - timedelta(seconds=STALL_SECONDS)
+    quiet_since = now - timedelta(seconds=settings.WXNOTIFY_SEND_LEASE_SECONDS)
     revived = []
     stale = Campaign.objects.filter(state=Campaign.State.SENDING).filter(
         Q(woken_at__isnull=True) | Q(woken_at__lt=quiet_since)
@@ -192,8 +190,16 @@ def revive_stalled(now: Any = None) -> list[int]:
                 continue  # it stopped sending meanwhile
             revived.append(campaign.pk)
     for pk in revived:
-        wake_workers(pk, 1)
+        wake_workers(pk)
     return revived
+
+
+def look_after_sends() -> None:
+    """Lost leases become unknown, and sends nobody works on are revived (the minute task, and a worker that
+    has just started, once the leases of the one it may replace have run out)."""
+    # On SQLite a busy send can hold the write lock past busy_timeout: retried whole, like the store's writes.
+    patiently(expire_leases)()
+    patiently(revive_stalled)()
 
 
 def pause(*, campaign: Campaign, user: Any) -> None:
@@ -365,9 +371,7 @@ def preview(*, campaign: Campaign, user: Any) -> Campaign:
 def run_minute(now: datetime | None = None) -> None:
     """The minute task: lost leases become unknown, sends nobody works on are revived, sends paused by
     quiet hours or the daily quota go on when those end, scheduled sends follow their activity and start."""
-    # On SQLite a busy send can hold the write lock past busy_timeout: retried whole, like the store's writes.
-    patiently(expire_leases)()
-    patiently(revive_stalled)()
+    look_after_sends()
     now = now or timezone.now()
     for campaign in selectors.paused_by_quiet_hours(now=now):
         auto_resume(campaign=campaign, why="quiet hours ended")

@@ -8,6 +8,9 @@ unit tests) sees the same decisions.
        ▼                                        ▼                            ▼
     store.claim / skip               store.start (chunks)               store.settle (chunks)
 
+WeChat's per-minute quota (45011) holds every sender sharing the rate limit until the next minute
+(`rules.quota_hold`), so the refusals stop at what was already on its way.
+
 The next batch is claimed while the current one is in flight (no barrier). A crash leaves "unknown" at
 most what was in flight (`concurrency`), two start chunks, and the answers not yet written back (a write
 chunk, or what came in since the last flush): WeChat's delivery reports settle most of them.
@@ -205,9 +208,12 @@ class _Run:
             if self.stop.is_set():
                 self.answer(Result(job.delivery_id, job.openid, Outcome.RELEASED, attempts=job.attempts))
                 continue
+            asked_at = self.config.clock()
             answer = await self.messenger.send(
                 job.openid, self.plan.content, scene=job.scene, delivery_id=job.delivery_id
             )
+            if (wait := rules.quota_hold(answer.errcode, asked_at=asked_at, now=self.config.clock())) is not None:
+                await self.limiter.hold(wait)
             result = Result(
                 job.delivery_id,
                 job.openid,

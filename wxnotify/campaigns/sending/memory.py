@@ -229,3 +229,6 @@ class ScriptedMessenger:
 class Unlimited:
     async def acquire(self) -> None:
         return None
+
+    async def hold(self, seconds: float) -> None:
+        return None

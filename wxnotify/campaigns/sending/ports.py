@@ -183,3 +183,7 @@ class Messenger(Protocol):
 
 class RateLimiter(Protocol):
     async def acquire(self) -> None: ...
+
+    async def hold(self, seconds: float) -> None:
+        """No slot is given out for `seconds` from now (to anyone sharing this limiter)."""
+        ...

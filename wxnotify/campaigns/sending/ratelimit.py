@@ -36,6 +36,17 @@ class TokenBucket:
         if wait > 0:
             await asyncio.sleep(wait)
 
+    def hold_for(self, seconds: float) -> None:
+        """The next token is due in `seconds` at the earliest (reservations already made keep theirs)."""
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            self.tokens = min(self.tokens, -seconds * self.rate)
+
+    async def hold(self, seconds: float) -> None:
+        self.hold_for(seconds)
+
 
 _buckets: dict[str, TokenBucket] = {}
 _buckets_lock = threading.Lock()
@@ -67,6 +78,19 @@ return {string.format('%.0f', tat), string.format('%.0f', now)}
 """
 
 
+# A hold: the TAT moves to at least `seconds` from the server's now, for every worker at once.
+_HOLD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local until_ = now + tonumber(ARGV[1])
+if tat < until_ then
+  redis.call('SET', KEYS[1], string.format('%.3f', until_), 'PX', math.floor((until_ - now) / 1000) + 60000)
+end
+return 1
+"""
+
+
 class RedisRateLimiter:
     """At most `rate` sends per second for one account across every worker of every machine, evenly spaced
     (no burst at the turn of a second, as a counter per second would allow: up to twice the rate for a
@@ -88,6 +112,7 @@ class RedisRateLimiter:
         self._server_offset = 0.0  # Redis clock − local monotonic clock, in seconds
         self._lock = asyncio.Lock()  # one engine's senders ask Redis one at a time
         self._script = redis.register_script(_RESERVE)
+        self._hold = redis.register_script(_HOLD)
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -102,3 +127,9 @@ class RedisRateLimiter:
         wait = due - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+
+    async def hold(self, seconds: float) -> None:
+        """Every worker's next slot is `seconds` away at the earliest; this one's reserved block is dropped."""
+        async with self._lock:
+            self._slots = []
+            await self._hold(keys=[self.key], args=[int(seconds * 1_000_000)])

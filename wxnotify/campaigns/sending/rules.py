@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from wechat.errors import DAILY_QUOTA, MINUTE_QUOTA, NOT_SUBSCRIBED
@@ -69,6 +69,19 @@ def retry_delay(attempts: int, errcode: int | None, *, base: float, now: datetim
     if errcode == MINUTE_QUOTA:
         return float(61 - now.second)
     return min(MAX_BACKOFF, base * 2 ** max(0, attempts - 1))
+
+
+def quota_hold(errcode: int | None, *, asked_at: datetime, now: datetime) -> float | None:
+    """Seconds every sender of the account waits after WeChat's per-minute quota (45011), or None. WeChat
+    counts a request in the calendar minute it arrived, so nothing sent before the next minute can succeed:
+    holding back all senders (not only the one answered) keeps the refusals to what was already on its way.
+    The minute is the request's, not the answer's (a slow 45011 may come back after the minute turned), with
+    a second's margin for the two clocks."""
+    if errcode != MINUTE_QUOTA:
+        return None
+    next_minute = asked_at.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=1)
+    wait = (next_minute - now).total_seconds()
+    return wait if wait > 0 else None
 
 
 def settle(result: Result, plan: Plan, *, base_backoff: float, now: datetime) -> Settlement:
