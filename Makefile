@@ -11,7 +11,7 @@ help:
 	@echo "make demo    install into .venv, prepare SQLite, start web app + worker, fill in demo data"
 	@echo "make test    install dev dependencies, run linters, type checks, import contracts and all tests"
 	@echo "make bench   run the benchmarks side by side, print the table, write var/bench/summary.json (WXNOTIFY_BENCH_SCALE=0.1: smaller)"
-	@echo "make chaos   sends under faults (kill -9, transient errors, …) on PostgreSQL + Redis: var/chaos/summary.json (in progress, issue 15)"
+	@echo "make chaos   sends under faults (kill -9, WeChat errors, restarts of PostgreSQL, Redis, the web app): var/chaos/summary.txt"
 	@echo "make web | make worker   run one web or worker process (settings from the environment)"
 	@echo "make sim     run the WeChat simulator alone (wxsim serve --demo, port 8100)"
 	@echo "make lock    recompile requirements*.txt from the .in files (pinned, no download addresses)"

@@ -126,7 +126,9 @@ TEMPLATES = [
 
 SQLITE_PATH = VAR_DIR / os.environ.get("WXNOTIFY_SQLITE_NAME", "wxnotify.sqlite3")
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Health checks: a connection kept across requests is tried before use, so after PostgreSQL restarted the
+    # first request of each web thread reconnects instead of failing (a callback would answer 500).
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -280,10 +282,13 @@ WECHAT_SUBSCRIBEMSG_URL = os.environ.get("WECHAT_SUBSCRIBEMSG_URL", "https://mp.
 WXNOTIFY_SEND_RATE = float(os.environ.get("WXNOTIFY_SEND_RATE", "500"))
 WXNOTIFY_SEND_CONCURRENCY = int(os.environ.get("WXNOTIFY_SEND_CONCURRENCY", "32"))
 WXNOTIFY_SEND_WORKERS = int(os.environ.get("WXNOTIFY_SEND_WORKERS", "2"))
-# How long a claimed delivery stays with its worker; after that, if unanswered, its outcome is "unknown".
 # First wait before retrying a transient failure; it doubles with each attempt (at most 60 s).
 WXNOTIFY_SEND_BACKOFF_SECONDS = float(os.environ.get("WXNOTIFY_SEND_BACKOFF_SECONDS", "1"))
+# How long a claimed delivery stays with its worker; after that, if unanswered, its outcome is "unknown".
 WXNOTIFY_SEND_LEASE_SECONDS = float(os.environ.get("WXNOTIFY_SEND_LEASE_SECONDS", "60"))
+# How long a running send waits for the database (PostgreSQL restarted) or Redis to come back before its
+# worker gives up (the watchdog then revives the send).
+WXNOTIFY_DB_OUTAGE_SECONDS = float(os.environ.get("WXNOTIFY_DB_OUTAGE_SECONDS", "120"))
 # The callback endpoint refuses a push whose signature timestamp is further than this from now (either way):
 # WeChat signs each delivery afresh and its retries come within seconds, so only replays fall outside.
 WXNOTIFY_CALLBACK_WINDOW_SECONDS = int(os.environ.get("WXNOTIFY_CALLBACK_WINDOW_SECONDS", "300"))

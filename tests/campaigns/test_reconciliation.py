@@ -59,3 +59,14 @@ def test_a_known_msgid_is_only_confirmed(push, make_account):
     push(account, sent_event(account, msgid=42))
     delivery.refresh_from_db()
     assert delivery.confirmed_at is not None and Subscription.objects.get(openid=OPENID).credits == 1
+
+
+def test_another_accounts_report_confirms_nothing_here(push, make_account):
+    """msgids are WeChat's: a report signed by another account (its own send, the same number) leaves this
+    account's row alone."""
+    account, other = make_account(), make_account(appid="wx0000000000000002", original_id="gh_000000000002")
+    delivery = setup(account, Delivery.State.SENT)
+    Delivery.objects.filter(pk=delivery.pk).update(msgid=42)
+    assert push(other, sent_event(other, msgid=42)).status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.confirmed_at is None

@@ -428,13 +428,30 @@ def record_delivery_reports(*, account: OfficialAccount, event: SubscribeSentEve
     whose answer we never got (worker died, timeout, still waiting)."""
     at = datetime.fromtimestamp(max(event.create_time, 0), tz=UTC)
     for result in event.results:
-        confirm = Delivery.objects.filter(msgid=result.msg_id, campaign__account=account)
-        if confirm.update(confirmed_at=at):
+        if _confirm(account, result.msg_id, at):
             continue
         if not _settle_from_report(account=account, event=event, result=result, at=at):
             # The worker's write-back (msgid and all) landed between our first look and the settling: the
             # report still confirms that row. (PostgreSQL: each statement sees what committed before it.)
-            confirm.update(confirmed_at=at)
+            _confirm(account, result.msg_id, at)
+
+
+def _confirm(account: OfficialAccount, msgid: int, at: datetime) -> int:
+    """Mark the row WeChat's report names as confirmed. A send of 100,000 brings 100,000 reports at the send's
+    rate, nearly all of them for rows already written back: one statement of fixed text (the ORM compiling
+    this update's join for each report was a large part of the callback's time)."""
+    from django.db import connection
+
+    if not -(2**63) <= msgid < 2**63:  # no row holds it (the ORM's lookups say the same without asking)
+        return 0
+    campaigns, deliveries = Campaign._meta.db_table, Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {deliveries} SET confirmed_at = %s WHERE msgid = %s "  # noqa: S608 - table names, not input
+            f"AND campaign_id IN (SELECT id FROM {campaigns} WHERE account_id = %s)",
+            [connection.ops.adapt_datetimefield_value(at), msgid, account.pk],
+        )
+        return int(cursor.rowcount)
 
 
 def _settle_from_report(

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from wxnotify.campaigns import lifecycle, tally
@@ -37,7 +37,7 @@ from wxnotify.subscriptions.models import Subscription, Template
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-__all__ = ["QUIET_REASON", "DjangoStore", "expire_leases", "patiently"]
+__all__ = ["QUIET_REASON", "DjangoStore", "expire_leases", "patiently", "through_outages"]
 
 RUN_STATES: dict[str, RunState] = {
     Campaign.State.SENDING: RunState.SENDING,
@@ -56,7 +56,8 @@ FOLLOWERS = Follower._meta.db_table
 def patiently(fn: Callable[P, R]) -> Callable[P, R]:
     """SQLite lets one writer in at a time; with several busy workers on two cores a writer can wait past
     busy_timeout. Each store write is one transaction, so it is retried whole instead of crashing the
-    worker (which would turn its sends in flight into "unknown"). PostgreSQL never raises this."""
+    worker (which would turn its sends in flight into "unknown"). On PostgreSQL the same holds for a deadlock
+    with a delivery report settling one of the rows: PostgreSQL fails one of the two, and it runs again."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -64,13 +65,38 @@ def patiently(fn: Callable[P, R]) -> Callable[P, R]:
             try:
                 return fn(*args, **kwargs)
             except OperationalError as error:
-                if "locked" not in str(error) or attempt == LOCK_RETRIES - 1:
+                if not ("locked" in str(error) or "deadlock" in str(error)) or attempt == LOCK_RETRIES - 1:
                     raise
-                log.warning("%s: database is locked, retrying (%d)", fn.__name__, attempt + 1)
+                log.warning("%s: %s, retrying (%d)", fn.__name__, str(error).strip().splitlines()[0], attempt + 1)
                 time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def through_outages(fn: Callable[..., R], *args: Any) -> R:
+    """Run one store operation (one transaction), riding out a database that went away — PostgreSQL
+    restarted, a failover, the network for a moment — for up to WXNOTIFY_DB_OUTAGE_SECONDS: the broken
+    connection is closed and the operation run again once the database answers. Without this the engine
+    died with the first refused statement and its requests in flight ended "unknown" until the watchdog.
+
+    Running an operation again is safe when its first commit may have landed unseen: a claim's rows come back
+    when their lease runs out, a start only moves rows still claimed by this worker (the engine then never
+    sends the ones it does not get back), a write-back only rows still "sending". Errors of a database that
+    still answers (a missing table, a constraint) are raised at once, as before."""
+    deadline = time.monotonic() + settings.WXNOTIFY_DB_OUTAGE_SECONDS
+    wait = 0.5
+    while True:
+        try:
+            return fn(*args)
+        except (OperationalError, InterfaceError) as error:
+            if connection.is_usable() or time.monotonic() >= deadline:
+                raise
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            log.warning("database unreachable (%s): %s again in %.1f s", reason, fn.__name__, wait)
+            connection.close()
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
 
 
 def _when(moment: datetime) -> Any:
@@ -147,7 +173,7 @@ class DjangoStore:
 
     async def _run(self, lane: str, fn: Callable[..., R], *args: Any) -> R:
         pool = self._lanes.get(lane) or self._lanes["claims"]
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(through_outages, fn, *args))
 
     async def close(self) -> None:
         """Close each thread's database connection, then the threads."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class TokenBucket:
@@ -101,8 +104,9 @@ class RedisRateLimiter:
     block wastes at most that block. The key expires a minute after the last reserved slot.
     """
 
-    def __init__(self, redis: Any, key: str, rate: int) -> None:
+    def __init__(self, redis: Any, key: str, rate: int, *, outage_seconds: float = 120.0) -> None:
         self.redis = redis  # redis.asyncio.Redis
+        self.outage_seconds = outage_seconds
         self.key = key
         self.rate = rate
         self.interval_us = 1_000_000 / rate
@@ -117,7 +121,7 @@ class RedisRateLimiter:
     async def acquire(self) -> None:
         async with self._lock:
             if not self._slots:
-                first, now = await self._script(keys=[self.key], args=[self.interval_us, self.block])
+                first, now = await self._ask(self._script, [self.interval_us, self.block])
                 local = time.monotonic()
                 self._server_offset = int(now) / 1e6 - local
                 start = local + (int(first) - int(now)) / 1e6
@@ -132,4 +136,23 @@ class RedisRateLimiter:
         """Every worker's next slot is `seconds` away at the earliest; this one's reserved block is dropped."""
         async with self._lock:
             self._slots = []
-            await self._hold(keys=[self.key], args=[int(seconds * 1_000_000)])
+            await self._ask(self._hold, [int(seconds * 1_000_000)])
+
+    async def _ask(self, script: Any, args: list[Any]) -> Any:
+        """Run a script, waiting out Redis going away (a restart, a failover) for up to `outage_seconds`:
+        meanwhile nobody sends — sending without the shared limit could exceed the account's rate. A restarted
+        Redis has lost the key: the next reservation starts afresh, which is only as early as now."""
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        deadline = time.monotonic() + self.outage_seconds
+        wait = 0.25
+        while True:
+            try:
+                return await script(keys=[self.key], args=args)
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("Redis unreachable (%s): the send waits %.1f s for its rate limit", error, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 5.0)

@@ -25,7 +25,8 @@ def worker_name() -> str:
 def limiter_for(account: OfficialAccount, redis: object | None) -> RateLimiter:
     rate = account.send_rate or settings.WXNOTIFY_SEND_RATE  # per account: WeChat counts per AppID
     if redis is not None:  # shared by every worker on every machine
-        return RedisRateLimiter(redis, f"wxnotify:rate:{account.appid}", int(rate))
+        key = f"wxnotify:rate:{account.appid}"
+        return RedisRateLimiter(redis, key, int(rate), outage_seconds=settings.WXNOTIFY_DB_OUTAGE_SECONDS)
     return process_bucket(account.appid, float(rate))  # shared by this process's engines
 
 
