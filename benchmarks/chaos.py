@@ -500,7 +500,8 @@ def one(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run this one and print its figures")
+    parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="the summary of these, not all")
     parser.add_argument("--recipients", type=int, help="every scenario's size (default: its own, see SIZES)")
     parser.add_argument("--rate", type=int, help="sends per second (default: the scenario's own)")
     parser.add_argument("--workers", type=int, default=2)
@@ -519,9 +520,10 @@ def main() -> int:
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in SCENARIOS:
+    passed_on = [a for a in sys.argv[1:] if a not in ("--only", *SCENARIOS)]  # --only and its names are for this run
+    for name in args.only or SCENARIOS:
         result_file = Path(tempfile.mkstemp(prefix=f"chaos-{name}-", suffix=".json")[1])
-        command = [sys.executable, "-m", "benchmarks.chaos", "--scenario", name, *sys.argv[1:]]
+        command = [sys.executable, "-m", "benchmarks.chaos", "--scenario", name, *passed_on]
         print(f"· {name}", flush=True)
         with (OUT / f"{name}.log").open("w") as log:
             env = os.environ | {"WXNOTIFY_CHAOS_RESULT": str(result_file)}

@@ -96,6 +96,21 @@ def test_the_replay_cache_is_per_account(client, make_account):
     assert InboundMessage.objects.count() == 2
 
 
+def test_two_pushes_that_drew_the_same_nonce_in_different_seconds_are_both_stored(client, make_account):
+    """WeChat's nonces have ten digits: a big send's 100,000 delivery reports inside the window draw the same
+    one about once (make chaos met it). A replay reuses the timestamp too — the signature covers both — so
+    only the same (nonce, timestamp) with another body is refused."""
+    account = make_account(mode="plaintext")
+    now = int(time.time())
+    first = signed(account, as_account(fixture_xml("follow.xml"), account), timestamp=now - 7, nonce="1219211072")
+    second = signed(account, as_account(fixture_xml("unfollow.xml"), account), timestamp=now, nonce="1219211072")
+    for push in (first, second):
+        assert post(client, account, push.query, push.body).status_code == 200
+    assert InboundMessage.objects.filter(account=account).count() == 2
+    replay = post(client, account, second.query, as_account(fixture_xml("follow.xml"), account))
+    assert replay.status_code == 403
+
+
 @pytest.mark.parametrize("mode", ["plaintext", "compatible", "safe"])
 @pytest.mark.parametrize("offset", [-2 * DAY, 2 * DAY, -400, 400])
 def test_a_push_signed_outside_the_window_is_refused(client, make_account, mode, offset):

@@ -112,9 +112,12 @@ class PushNonce(models.Model):
     """The replay cache: the nonce of every accepted push while its timestamp is inside the window.
 
     In plaintext mode `signature` covers only token, timestamp and nonce, not the body: anyone who saw
-    one push could post any body under its signature. A nonce seen again with another body is refused;
-    the same body again (WeChat's retry) goes through and is stored once, as before. Rows whose
-    timestamp has left the window are useless (such a push is refused anyway) and are pruned.
+    one push could post any body under its signature. A (nonce, timestamp) seen again with another body is
+    refused; the same body again (WeChat's retry) goes through and is stored once, as before. The key holds
+    the timestamp too: a replay must reuse it (the signature covers it), while two genuine pushes that drew
+    the same 10-digit nonce — about one in 100,000 pushes within the window, as a big send's delivery
+    reports are — almost never share the second as well (one was refused before). Rows whose timestamp has
+    left the window are useless (such a push is refused anyway) and are pruned.
     """
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
@@ -123,7 +126,7 @@ class PushNonce(models.Model):
     digest = models.CharField(max_length=64)  # sha256 of the message the push carried (decrypted)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "nonce"], name="nonce_once")]
+        constraints = [models.UniqueConstraint(fields=["account", "nonce", "timestamp"], name="nonce_once")]
         indexes = [models.Index(fields=["timestamp"], name="nonce_by_time")]
 
     def __str__(self) -> str:

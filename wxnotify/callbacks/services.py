@@ -23,11 +23,10 @@ class Replayed(Exception):
 
 
 def _claim_nonce(*, account: OfficialAccount, nonce: str, timestamp: int, digest: str) -> None:
-    """Record the nonce, or accept it again for the same body; Replayed for another body.
+    """Record the (nonce, timestamp), or accept it again for the same body; Replayed for another body.
 
-    The unique (account, nonce) constraint decides, so two web processes racing with the same nonce
-    cannot both win. A row whose timestamp has left the window is stale (its push would be refused
-    now) and may be taken over.
+    The unique (account, nonce, timestamp) constraint decides, so two web processes racing with the same
+    push cannot both win.
     """
     try:
         with transaction.atomic():
@@ -35,13 +34,8 @@ def _claim_nonce(*, account: OfficialAccount, nonce: str, timestamp: int, digest
         return
     except IntegrityError:
         pass
-    seen = PushNonce.objects.filter(account=account, nonce=nonce).values_list("digest", "timestamp").first()
-    if seen is None or seen[0] == digest:
-        return
-    stale_before = time.time() - settings.WXNOTIFY_CALLBACK_WINDOW_SECONDS
-    if seen[1] < stale_before and PushNonce.objects.filter(
-        account=account, nonce=nonce, timestamp=seen[1], digest=seen[0]
-    ).update(timestamp=timestamp, digest=digest):
+    seen = PushNonce.objects.filter(account=account, nonce=nonce, timestamp=timestamp).values_list("digest", flat=True)
+    if seen.first() in (None, digest):
         return
     raise Replayed
 
