@@ -152,6 +152,7 @@ class Installation:
         return {"final_state": state, "seconds": round(time.monotonic() - started, 1)}
 
     def figures(self, campaign: Any, appid: str, template_id: str, recipients: int) -> dict[str, Any]:
+        from wxnotify.callbacks.models import InboundMessage
         from wxnotify.campaigns import selectors
         from wxnotify.campaigns.models import Delivery
 
@@ -162,6 +163,7 @@ class Installation:
         received = call(self.sim, "GET", f"/_sim/accounts/{appid}/received?template_id={template_id}&detail=1")
         got = set(received["counts"] or {})
         progress = selectors.progress(campaign)
+        pushes = call(self.sim, "GET", "/_sim/stats")["deliveries"]
         rows = dict(Delivery.objects.filter(campaign=campaign).values_list("openid", "state"))
         # Lost: a person the log says was sent who never got it, or one the send has no row for, or left pending.
         said_sent_not_received = sum(1 for o, s in rows.items() if s == Delivery.State.SENT and o not in got)
@@ -178,6 +180,12 @@ class Installation:
             "unknown_received": sum(1 for o in unknown if o in got),
             "settled_by_reports": Delivery.objects.filter(campaign=campaign, errmsg=SETTLED).count(),
             "kills": self.kills,
+            # WeChat's delivery reports: pushed (first attempts), given up after its retries (the web app
+            # answered none of them: down, or its database down), stored (each once, however often retried).
+            "reports_pushed": pushes.get("delivered", 0) + pushes.get("undelivered", 0),
+            "reports_given_up_by_wechat": pushes.get("undelivered", 0),
+            "push_retries": pushes.get("retries", 0),
+            "reports_stored": InboundMessage.objects.filter(event="subscribe_msg_sent_event").count(),
             "reports_drain_seconds": round(drained, 1),  # reports still on their way once the send ended
             "longest_standstill_seconds": standstill(campaign),
         }
@@ -425,20 +433,8 @@ def web_restart(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
     began = time.monotonic()
     times = inst.run(campaign, timeout=args.timeout, during=trouble)
     figures = inst.figures(campaign, appid, template_id, args.recipients)
-    pushes = call(inst.sim, "GET", "/_sim/stats")["deliveries"]
-    reports = InboundMessage.objects.filter(event="subscribe_msg_sent_event")
-    return (
-        times
-        | {
-            "web_restarts": events,
-            "reports_pushed": pushes.get("delivered", 0) + pushes.get("undelivered", 0),
-            "reports_given_up_by_wechat": pushes.get("undelivered", 0),
-            "push_retries": pushes.get("retries", 0),
-            "reports_stored": reports.count(),
-            "reports_retried_stored_once": reports.filter(times_received__gt=1).count(),
-        }
-        | figures
-    )
+    retried = InboundMessage.objects.filter(event="subscribe_msg_sent_event", times_received__gt=1)
+    return times | {"web_restarts": events, "reports_retried_stored_once": retried.count()} | figures
 
 
 SCENARIOS: dict[str, Callable[[Installation, argparse.Namespace], dict[str, Any]]] = {
@@ -547,6 +543,7 @@ COLUMNS = {  # figure: its heading in the table
     "unknown_left": "unknown",
     "unknown_received": "unknown+delivered",
     "settled_by_reports": "settled by reports",
+    "reports_given_up_by_wechat": "reports given up",
     "halted_within": "halted within",
     "longest_standstill_seconds": "longest standstill s",
     "recovery_seconds": "recovery s",
