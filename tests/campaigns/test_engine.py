@@ -405,46 +405,6 @@ def test_a_hold_in_redis_holds_every_worker_of_the_account():
     assert asyncio.run(main()) >= 0.7
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_store_operation_rides_out_a_lost_postgresql_connection():
-    """PostgreSQL restarted under a running send (here: its connection terminated by the server, as a restart
-    does): the operation runs again on a new connection instead of killing the engine; an error of a database
-    that still answers is raised at once."""
-    import psycopg
-    from django.db import connection
-
-    from tests.conftest import skip_unless_available
-    from wxnotify.campaigns.models import Campaign
-    from wxnotify.campaigns.sending import django_store
-
-    skip_unless_available(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    connection.ensure_connection()
-    first = connection.connection.info.backend_pid
-    calls = []
-
-    def read() -> int:
-        calls.append(connection.connection.info.backend_pid if connection.connection else None)
-        return Campaign.objects.count()
-
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=True
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [first])
-    assert django_store.through_outages(read) == 0
-    assert len(calls) == 2 and calls[0] == first and connection.connection.info.backend_pid != first
-
-    def broken() -> None:
-        calls.append("broken")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM no_such_table")
-
-    calls.clear()
-    with pytest.raises(Exception, match="no_such_table"):
-        django_store.through_outages(broken)
-    assert calls == ["broken"]
-
-
 def test_the_redis_rate_limit_waits_for_redis_to_come_back():
     """Redis restarted mid-send (its data gone: started without saving): the limiter waits for it instead of
     failing the send, and nobody sends meanwhile. A Redis server of the test's own, so nothing else notices."""

@@ -26,6 +26,7 @@ from wxnotify.accounts.models import MessageMode, OfficialAccount
 from wxnotify.callbacks.models import Refusal
 from wxnotify.callbacks.refusals import refuse
 from wxnotify.callbacks.services import Replayed, record_inbound
+from wxnotify.outages import through_outages
 
 MAX_NONCE_LENGTH = 64  # WeChat's are ten digits; the replay cache keeps at most this much
 # A client that sends its whole body before reading the answer (most do) gets a connection reset instead
@@ -56,10 +57,21 @@ def _timestamp_refusal(timestamp: str) -> str | None:
     return None
 
 
+# WeChat waits 5 s for an answer, then retries (three attempts in all): a push that arrives while PostgreSQL
+# restarts is held up to this long for it to come back rather than refused with a 500 at once.
+HOLD_THROUGH_OUTAGE_SECONDS = 3.5
+
+
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest, appid: str) -> HttpResponse:
+    # Running it again is safe: its one transaction either committed (a retry is then a duplicate, stored
+    # once) or did not; the body is read once and kept by the request.
+    return through_outages(_callback, request, appid, seconds=HOLD_THROUGH_OUTAGE_SECONDS)
+
+
+def _callback(request: HttpRequest, appid: str) -> HttpResponse:
     account = get_object_or_404(OfficialAccount, appid=appid, is_active=True)
     query = request.GET
     signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from wxnotify.campaigns import lifecycle, tally
@@ -31,13 +31,14 @@ from wxnotify.campaigns.sending import rules
 from wxnotify.campaigns.sending.ports import Candidate, Content, Job, Plan, Policy, RunState, Settlement
 from wxnotify.campaigns.sending.rules import QUIET_REASON
 from wxnotify.followers.models import Follower
+from wxnotify.outages import through_outages
 from wxnotify.subscriptions import services as ledger
 from wxnotify.subscriptions.models import Subscription, Template
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-__all__ = ["QUIET_REASON", "DjangoStore", "expire_leases", "patiently", "through_outages"]
+__all__ = ["QUIET_REASON", "DjangoStore", "expire_leases", "patiently"]
 
 RUN_STATES: dict[str, RunState] = {
     Campaign.State.SENDING: RunState.SENDING,
@@ -72,31 +73,6 @@ def patiently(fn: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")
 
     return wrapper
-
-
-def through_outages(fn: Callable[..., R], *args: Any) -> R:
-    """Run one store operation (one transaction), riding out a database that went away — PostgreSQL
-    restarted, a failover, the network for a moment — for up to WXNOTIFY_DB_OUTAGE_SECONDS: the broken
-    connection is closed and the operation run again once the database answers. Without this the engine
-    died with the first refused statement and its requests in flight ended "unknown" until the watchdog.
-
-    Running an operation again is safe when its first commit may have landed unseen: a claim's rows come back
-    when their lease runs out, a start only moves rows still claimed by this worker (the engine then never
-    sends the ones it does not get back), a write-back only rows still "sending". Errors of a database that
-    still answers (a missing table, a constraint) are raised at once, as before."""
-    deadline = time.monotonic() + settings.WXNOTIFY_DB_OUTAGE_SECONDS
-    wait = 0.5
-    while True:
-        try:
-            return fn(*args)
-        except (OperationalError, InterfaceError) as error:
-            if connection.is_usable() or time.monotonic() >= deadline:
-                raise
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            log.warning("database unreachable (%s): %s again in %.1f s", reason, fn.__name__, wait)
-            connection.close()
-            time.sleep(wait)
-            wait = min(wait * 2, 5.0)
 
 
 def _when(moment: datetime) -> Any:
@@ -173,7 +149,12 @@ class DjangoStore:
 
     async def _run(self, lane: str, fn: Callable[..., R], *args: Any) -> R:
         pool = self._lanes.get(lane) or self._lanes["claims"]
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(through_outages, fn, *args))
+        # A database that went away (PostgreSQL restarted) is waited for, not the end of the engine. Running an
+        # operation again is safe when its first commit landed unseen: a claim's rows come back when their
+        # lease runs out, a start only moves rows still claimed by this worker (the engine never sends the
+        # ones it does not get back), a write-back only rows still "sending".
+        call = functools.partial(through_outages, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
 
     async def close(self) -> None:
         """Close each thread's database connection, then the threads."""
