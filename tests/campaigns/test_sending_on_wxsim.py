@@ -407,3 +407,33 @@ def test_a_cancelled_send_is_not_retried(sending):
     services.cancel(campaign=c, user=None)
     with pytest.raises(services.CampaignError):
         services.retry_unknown(campaign=c, user=None)
+
+
+def test_a_late_halt_from_before_a_resume_does_not_halt_the_resumed_send(sending):
+    """One engine halted the send (WeChat refused the template); the operator fixed it and resumed; then the
+    other engine, still taking in answers to requests it sent before the halt, decides the same halt. Its
+    stale decision leaves the resumed send sending (make chaos met this with two engines on SQLite)."""
+    from wxnotify.campaigns.sending.django_store import DjangoStore
+    from wxnotify.campaigns.sending.ports import RunState
+
+    _account, _sim, _template, subscribers, campaign = sending
+    subscribers(5)
+    c = campaign()
+    services.start(campaign=c, user=None, workers=0)
+    first, second = DjangoStore(c.pk, "engine-1"), DjangoStore(c.pk, "engine-2")
+
+    async def both_begin() -> None:
+        await first.plan()
+        await second.plan()
+
+    asyncio.run(both_begin())
+    asyncio.run(first.stop(RunState.HALTED, reason="40037: invalid template_id", errcode=40037))
+    c.refresh_from_db()
+    assert c.state == Campaign.State.HALTED
+    services.resume(campaign=c, user=None, workers=0)
+    asyncio.run(second.stop(RunState.HALTED, reason="40037: invalid template_id", errcode=40037))
+    c.refresh_from_db()
+    assert c.state == Campaign.State.SENDING and c.stop_reason == ""
+    assert c.audit.filter(action="auto_halted").count() == 1
+    for store in (first, second):
+        asyncio.run(store.close())

@@ -16,6 +16,15 @@ def test_token_rotation_keeps_the_old_token_for_five_minutes(sim, wx, account):
     assert wx("GET", "/cgi-bin/user/get", {"access_token": second}).get("errcode") is None
 
 
+def test_a_new_token_answers_its_whole_lifetime_a_stable_one_the_time_left(sim, wx, account):
+    fetched = wx("GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": SECRET})
+    assert fetched["expires_in"] == 7200
+    first = stable(wx)
+    sim.post("/_sim/clock", {"advance": 1000})
+    again = stable(wx)
+    assert again["access_token"] == first["access_token"] and 6199 <= again["expires_in"] <= 6200
+
+
 def test_expired_unknown_and_missing_tokens(sim, wx, account):
     token = wx.login()
     sim.post("/_sim/clock", {"advance": 7201})

@@ -144,6 +144,7 @@ class DjangoStore:
         self._plan: Plan | None = None
         self._template_pk = 0
         self._account_id = 0
+        self._woken_at: datetime | None = None
         lanes = ("claims", "starts", "settles") if connection.vendor == "postgresql" else ("claims",)
         self._lanes = {lane: ThreadPoolExecutor(1, thread_name_prefix=f"store-{lane}") for lane in lanes}
 
@@ -173,6 +174,7 @@ class DjangoStore:
         legacy = campaign.template.kind == Template.Kind.LEGACY_ONE_TIME
         account = campaign.account
         self._template_pk, self._account_id = campaign.template_id, campaign.account_id
+        self._woken_at = campaign.woken_at  # which run of the send this engine belongs to (see _stop)
         self._plan = Plan(
             content=Content(
                 template_id=snapshot["template_id"],
@@ -409,9 +411,18 @@ class DjangoStore:
         await self._run("claims", self._stop, STOP_ACTIONS[state], reason, errcode)
 
     @patiently
+    @transaction.atomic
     def _stop(self, action: Action, reason: str, errcode: int | None) -> None:
         # The lifecycle moves it (sending → paused / halted) and audits it, without a user; if an operator
-        # paused or cancelled it meanwhile, theirs stands.
+        # paused or cancelled it meanwhile, theirs stands. So does their resume: when one engine has halted
+        # the send, another may still be taking in answers to requests it sent before, decide the same
+        # halt, and arrive after the operator fixed the cause and resumed — that stale decision must not
+        # halt the resumed send. Workers woken since this engine began (resume, retry, revival) mean a newer
+        # run: its own engines decide for it.
+        woken = Campaign.objects.select_for_update().filter(pk=self.campaign_id).values_list("woken_at", flat=True)
+        if woken.first() != self._woken_at:
+            log.warning("campaign %s: not stopping it (%s): resumed since this worker began", self.campaign_id, reason)
+            return
         with contextlib.suppress(lifecycle.CampaignError):
             lifecycle.transition(
                 self.campaign_id,
