@@ -225,16 +225,16 @@ def measure(taps: int, subscriptions: int, repeat: int) -> dict[str, Any]:
     today = timezone.localdate()
     last_month = f"{(today.replace(day=1) - timedelta(days=1)):%Y-%m}"
     pages = {
-        "A2 subscriptions, 13 months": "/stats/subscriptions/",
-        "A4 menu, 13 months by month": "/stats/menu/",
-        "A4 menu, 13 months by day": "/stats/menu/?by=day",
-        "A5 followers, 13 months by week": "/stats/followers/?by=week",
-        "A3 sends side by side": "/stats/notifications/",
-        "A3 outcomes by day": "/stats/notifications/?by=day",
-        "A3 one send": f"/stats/notifications/{data['last_send']}/",
-        "A1 sparklines (notification list)": "/stats/sparklines.json",
-        "A6 monthly report": f"/stats/report/?month={last_month}",
-        "A4 menu as Excel": "/stats/menu/?format=xlsx",
+        "subscriptions, 13 months": "/stats/subscriptions/",
+        "menu, 13 months by month": "/stats/menu/",
+        "menu, 13 months by day": "/stats/menu/?by=day",
+        "followers, 13 months by week": "/stats/followers/?by=week",
+        "sends side by side": "/stats/notifications/",
+        "outcomes by day": "/stats/notifications/?by=day",
+        "one send": f"/stats/notifications/{data['last_send']}/",
+        "sparklines (notification list)": "/stats/sparklines.json",
+        "monthly report": f"/stats/report/?month={last_month}",
+        "menu as Excel": "/stats/menu/?format=xlsx",
     }
     results: dict[str, Any] = {}
     for label, url in pages.items():

@@ -1,4 +1,4 @@
-"""AES message encryption of compatible and safe mode (reference §4.3).
+"""AES message encryption of compatible and safe mode (docs/wechat-protocol.md §4.3).
 
 AES-256-CBC, key = base64(EncodingAESKey + "="), IV = key[:16], PKCS#7 padding to 32-byte
 blocks, plaintext = random(16) || len(msg) as uint32 big-endian || msg || appid.

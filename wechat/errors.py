@@ -1,4 +1,4 @@
-"""WeChat error codes and what a sender should do about each (reference §10).
+"""WeChat error codes and what a sender should do about each (docs/wechat-protocol.md §10).
 
 The class decides the engine's reaction: RECIPIENT skips one person, CAMPAIGN halts the whole
 send, CONTENT is a payload problem (campaign-wide unless the field is personalised), TRANSIENT

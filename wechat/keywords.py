@@ -1,4 +1,4 @@
-"""Subscription-notification keyword values: WeChat's rules per value type (reference §2.4).
+"""Subscription-notification keyword values: WeChat's rules per value type (docs/wechat-protocol.md §2.4).
 
 A template's placeholder key is the rule name plus a number (`thing1`, `character_string13`); the rule
 decides what a value may hold. WeChat does not publish its exact checks; these follow the documented
@@ -141,7 +141,7 @@ def check_data(template_keys: Iterable[str], data: Mapping[str, object]) -> list
 
 
 # The older one-time subscription message (`template/subscribe`) has no keyword template: a title of at
-# most 15 characters and one free-text `content` of at most 200 (reference §3).
+# most 15 characters and one free-text `content` of at most 200 (docs/wechat-protocol.md §3).
 ONE_TIME_LIMITS = {"title": 15, "content": 200}
 
 

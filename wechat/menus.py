@@ -1,4 +1,4 @@
-"""The custom menu (自定义菜单): its button types and WeChat's limits on it (reference §8).
+"""The custom menu (自定义菜单): its button types and WeChat's limits on it (docs/wechat-protocol.md §8).
 
 `check_menu` names every problem WeChat's `menu/create` would refuse, with the errcode it would answer,
 so a menu is corrected before it is published. The simulator keeps its own, independent check (as

@@ -1,4 +1,4 @@
-"""Every inbound message and event the product understands, as frozen dataclasses (reference §5).
+"""Every inbound message and event the product understands, as frozen dataclasses (docs/wechat-protocol.md §5).
 
 WeChat's names (`FromUserName`, `MsgType`) stop at the parser: here an openid is `openid` and the
 account's original id (gh_…) is `account_original_id`.
@@ -26,7 +26,7 @@ class Message:
         return None
 
     def dedupe_key(self) -> str:
-        """The key WeChat's retries share (reference §4.4).
+        """The key WeChat's retries share (docs/wechat-protocol.md §4.4).
 
         Messages with a MsgId use it. Events use FromUserName + CreateTime + Event, and also their
         content, so two different events of one patient in the same second are not merged while a

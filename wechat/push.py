@@ -1,4 +1,4 @@
-"""Building a push exactly as WeChat sends it to a server URL: query string and body (reference §4.2).
+"""Building a push exactly as WeChat sends it to a server URL: query string and body (docs/wechat-protocol.md §4.2).
 
 Used by wxsim to deliver simulated patients' events and by tests; the product only receives.
 """

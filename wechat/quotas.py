@@ -1,4 +1,4 @@
-"""WeChat's API quotas are counted per day of Beijing time (reference §11): a send stopped by the daily
+"""WeChat's API quotas are counted per day of Beijing time (docs/wechat-protocol.md §11): a send stopped by the daily
 quota (45009) may go on after midnight in Beijing, whatever time zone the console shows."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Passive replies: the body of the HTTP answer to a push (reference §6)."""
+"""Passive replies: the body of the HTTP answer to a push (docs/wechat-protocol.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signatures WeChat puts on callbacks and asks of JS-SDK pages (reference §4.1, §4.2, §14)."""
+"""Signatures WeChat puts on callbacks and asks of JS-SDK pages (docs/wechat-protocol.md §4.1, §4.2, §14)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ class Received:
 
 @dataclass
 class Grant:
-    """Permission to send customer-service messages after an interaction (reference §7)."""
+    """Permission to send customer-service messages after an interaction (docs/wechat-protocol.md §7)."""
 
     kind: str  # "text" (5 in 48 h) or "event" (3 in 1 min: follow, click, scan)
     until: float
@@ -185,7 +185,7 @@ class Fault:
         return 0.0
 
 
-# Daily limits (reference §11); bizsend's is not published, so it is generous and configurable.
+# Daily limits (docs/wechat-protocol.md §11); bizsend's is not published, so it is generous and configurable.
 DAILY_LIMITS: dict[str, int] = {
     "/cgi-bin/token": 2000,
     "/cgi-bin/stable_token": 500_000,
@@ -404,7 +404,8 @@ class World:
             patient.grants.append(Grant("event", now + 60, 3))
 
     def use_grant(self, patient: Patient) -> None:
-        """Customer-service window (reference §7): 45015 outside any window, 45047 when the quota is used."""
+        """Customer-service window (docs/wechat-protocol.md §7): 45015 outside any window, 45047 when the quota
+        is used."""
         now = self.clock.now()
         if not patient.following:
             raise ApiError(45015, "response out of time limit or subscription is canceled")

@@ -101,7 +101,7 @@ def test_eight_processes_hitting_40001_together_force_one_refresh(make_account):
                 return await token_source(account, CredentialClient(session, base)).get()
 
         assert asyncio.run(warm()) == "TOKEN-1"
-        # Another system kicked TOKEN-1 (see reference §1.2): WeChat answers 40001 to it, yet
+        # Another system kicked TOKEN-1 (see docs/wechat-protocol.md §1.2): WeChat answers 40001 to it, yet
         # stable_token in normal mode still hands it out ...
         fake.revoked.add("TOKEN-1")
         fake.modes.clear()

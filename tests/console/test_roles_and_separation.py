@@ -1,4 +1,4 @@
-"""Roles per account, and strict separation: Charlie never sees Ruikang's data (P1, P2)."""
+"""Roles per account, and strict separation: Charlie never sees Ruikang's data."""
 
 import pytest
 from django.contrib.auth import get_user_model

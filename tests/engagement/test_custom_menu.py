@@ -1,4 +1,4 @@
-"""E3: the custom menu is checked against WeChat's limits before anything is sent (naming the item and the
+"""The custom menu is checked against WeChat's limits before anything is sent (naming the item and the
 rule), published and imported back unchanged, versioned with stable item identities, and every tap is
 resolved to the item and the version live when the patient tapped."""
 

@@ -1,4 +1,4 @@
-"""E2: keyword rules answer messages from memory, in priority order, once per message; a change is seen by
+"""Keyword rules answer messages from memory, in priority order, once per message; a change is seen by
 every web process on its next push."""
 
 import pytest

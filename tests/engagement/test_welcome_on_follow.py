@@ -1,4 +1,4 @@
-"""E1: a follow is answered with the configured card (the passive reply, decrypted from the safe-mode answer)
+"""A follow is answered with the configured card (the passive reply, decrypted from the safe-mode answer)
 and a second 图文 right after it, sent by the worker through custom/send; WeChat's refusals are kept with
 their reason and never retried blindly."""
 

@@ -1,4 +1,4 @@
-"""A5, follower growth: follows, unfollows, net, the total at each period's end, and QR scenes."""
+"""Follower growth: follows, unfollows, net, the total at each period's end, and QR scenes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A4, the custom menu: taps per item across a rename, share, month-on-month, year-on-year, the trend."""
+"""The custom menu's statistics: taps per item across a rename, share, month-on-month, year-on-year, the trend."""
 
 from __future__ import annotations
 

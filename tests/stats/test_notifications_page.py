@@ -1,4 +1,4 @@
-"""A3: a send from its audience to those who tapped, why the others did not get it, taps over time, and the
+"""A send from its audience to those who tapped, why the others did not get it, taps over time, and the
 sends of one template side by side."""
 
 from __future__ import annotations

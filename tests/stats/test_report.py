@@ -1,4 +1,4 @@
-"""A6, the monthly report: every section for one month, printable and as a workbook with a sheet per section."""
+"""The monthly report: every section for one month, printable and as a workbook with a sheet per section."""
 
 from __future__ import annotations
 

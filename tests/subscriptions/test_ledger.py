@@ -1,4 +1,4 @@
-"""The ledger (S3) driven by real pushes: credits, long-term switches, rejections, attribution, counts."""
+"""The ledger driven by real pushes: credits, long-term switches, rejections, attribution, counts."""
 
 import pytest
 

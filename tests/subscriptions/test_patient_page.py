@@ -1,4 +1,4 @@
-"""The patient page (S2) with OAuth and the JS-SDK through the simulator, and hostile input."""
+"""The patient page with OAuth and the JS-SDK through the simulator, and hostile input."""
 
 import json
 import re

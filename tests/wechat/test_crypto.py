@@ -1,4 +1,4 @@
-"""AES message crypto against wechatpy's verified vector (reference §4.3), and what must be refused."""
+"""AES message crypto against wechatpy's verified vector (docs/wechat-protocol.md §4.3), and what must be refused."""
 
 import base64
 import struct

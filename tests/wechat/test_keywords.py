@@ -1,4 +1,4 @@
-"""Keyword value rules (reference §2.4): what WeChat accepts and what it answers 47003 to."""
+"""Keyword value rules (docs/wechat-protocol.md §2.4): what WeChat accepts and what it answers 47003 to."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Passive replies, plaintext and encrypted (reference §6, §4.3)."""
+"""Passive replies, plaintext and encrypted (docs/wechat-protocol.md §6, §4.3)."""
 
 from defusedxml.ElementTree import fromstring
 

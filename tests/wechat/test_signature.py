@@ -1,4 +1,4 @@
-"""Signatures against the verified vectors of the protocol reference (§4.1, §4.3, §14)."""
+"""Signatures against the verified vectors of docs/wechat-protocol.md (§4.1, §4.3, §14)."""
 
 from wechat.signature import callback_signature, is_valid_signature, jssdk_signature, verify_url
 

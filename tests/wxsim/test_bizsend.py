@@ -1,4 +1,4 @@
-"""bizsend with WeChat's checks (reference §2.3–2.5, §10) and the credit semantics of subscriptions."""
+"""bizsend with WeChat's checks (docs/wechat-protocol.md §2.3–2.5, §10) and the credit semantics of subscriptions."""
 
 import threading
 

@@ -1,4 +1,5 @@
-"""custom/send windows (§7), the older one-time subscription (§3), menus (§8), users (§12)."""
+"""custom/send windows, the older one-time subscription, menus and users (docs/wechat-protocol.md §7, §3, §8,
+§12)."""
 
 import json
 import re

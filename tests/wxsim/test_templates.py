@@ -1,4 +1,4 @@
-"""The newtmpl template calls (reference §2.2), on the built-in hospital library."""
+"""The newtmpl template calls (docs/wechat-protocol.md §2.2), on the built-in hospital library."""
 
 from wechat.keywords import placeholders
 

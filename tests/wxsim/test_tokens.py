@@ -1,4 +1,4 @@
-"""Tokens behave as WeChat documents (reference §1): rotation with a 5-minute overlap, expiry, quotas."""
+"""Tokens behave as WeChat documents (docs/wechat-protocol.md §1): rotation with a 5-minute overlap, expiry, quotas."""
 
 from tests.wxsim.conftest import APPID, SECRET
 

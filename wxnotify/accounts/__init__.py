@@ -1,1 +1,1 @@
-"""Official accounts (P1): credentials encrypted at rest, memberships and roles, the shared token cache."""
+"""Official accounts: credentials encrypted at rest, memberships and roles, the shared token cache."""

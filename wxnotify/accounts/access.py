@@ -1,4 +1,4 @@
-"""Who may see and do what on which account (P1 separation, P2 roles)."""
+"""Who may see and do what on which account (accounts kept apart, roles within one)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ class OfficialAccount(models.Model):
     quiet_end = models.TimeField(_("免打扰结束"), null=True, blank=True)
     # WeChat caps sends per account, not per process: every worker shares this rate (empty: the site default).
     send_rate = models.PositiveIntegerField(_("每秒发送上限"), null=True, blank=True)
-    # Two-person rule (C3): a notification needs approval by someone other than its author.
+    # Two-person rule: a notification needs approval by someone other than its author.
     require_second_approver = models.BooleanField(_("发送前需要另一人审核"), default=False)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,1 +1,2 @@
-"""The inbound endpoint (P6, L3): verify → decrypt → parse → store once → dispatch. No business logic."""
+"""The inbound endpoint and the raw log of what WeChat pushed: verify → decrypt → parse → store once →
+dispatch. No business logic."""

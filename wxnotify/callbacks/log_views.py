@@ -1,4 +1,4 @@
-"""The raw inbound log (L3) for audit and support: what WeChat pushed, when, and how often."""
+"""The raw inbound log for audit and support: what WeChat pushed, when, and how often."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The raw inbound log (L3): every accepted push, stored once however often WeChat retries it."""
+"""The raw inbound log: every accepted push, stored once however often WeChat retries it."""
 
 from __future__ import annotations
 

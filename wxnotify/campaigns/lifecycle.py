@@ -1,5 +1,5 @@
 """A campaign's lifecycle in one place: its states, the actions that move it, who may take each, and the
-one `transition()` that checks, applies and audits every move (P2).
+one `transition()` that checks, applies and audits every move.
 
     draft ─submit→ awaiting_approval ─approve→ approved ─schedule→ scheduled
       └──────────── send (no second approver needed) ──┴─ send ──────┴→ sending ─(system)→ completed

@@ -56,7 +56,7 @@ class Campaign(models.Model):
     data = models.JSONField(_("字段内容"), default=dict)
     # The older one-time subscription message has a title of its own (≤15 characters) and one `content` field.
     title = models.CharField(_("标题（旧版一次性订阅消息）"), max_length=15, blank=True)
-    # WeChat delivers to people who no longer follow (in 服务通知); by default a send skips them (C5).
+    # WeChat delivers to people who no longer follow (in 服务通知); by default a send skips them.
     include_unfollowed = models.BooleanField(_("也发给已取消关注的人"), default=False)
     page = models.URLField(_("跳转网页"), blank=True, max_length=1024, validators=[web_link])
     miniprogram_appid = models.CharField(_("小程序 AppID"), max_length=32, blank=True)
@@ -195,7 +195,7 @@ class DeliveryTally(models.Model):
 
 
 class Previewer(models.Model):
-    """A staff member whose WeChat receives previews before a send (C2)."""
+    """A staff member whose WeChat receives previews before a send."""
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="previewers")
     name = models.CharField(_("姓名"), max_length=50)
@@ -252,7 +252,7 @@ class Click(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Every send, approval, pause, resume and cancel (P2): who, what, when; automatic ones have no user."""
+    """Every send, approval, pause, resume and cancel: who, what, when; automatic ones have no user."""
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="audit_entries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

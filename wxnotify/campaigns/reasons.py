@@ -1,4 +1,4 @@
-"""WeChat error codes in an operator's words (L1): what happened and what to do, in zh/en."""
+"""WeChat error codes in an operator's words: what happened and what to do, in zh/en."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def audience(campaign: Campaign) -> QuerySet[Subscription, str]:
 
 
 def preflight(campaign: Campaign) -> dict[str, Any]:
-    """C5: how many will get it, how many are left out and why, how long it takes, today's quota."""
+    """How many will get it, how many are left out and why, how long it takes, today's quota."""
     rows = target(campaign)
     total = rows.count()
     with_credit = rows.filter(Subscription.current_q()).count()

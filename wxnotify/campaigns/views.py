@@ -318,7 +318,7 @@ def campaign_log_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
 
 @account_required()
 def template_history(request: HttpRequest, pk: int) -> HttpResponse:
-    """L2: every send of one template over time, side by side."""
+    """Every send of one template over time, side by side."""
     template = get_object_or_404(Template, pk=pk, account=request.account)  # type: ignore[attr-defined]
     # Newest first (ids grow with time); previews are not sends to compare.
     sends = Campaign.objects.filter(template=template).exclude(state=Campaign.State.DRAFT)
@@ -329,7 +329,7 @@ def template_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @account_required()
 def audit_log(request: HttpRequest) -> HttpResponse:
-    """P2: who sent, approved, paused, resumed or cancelled what, and what the system did by itself."""
+    """Who sent, approved, paused, resumed or cancelled what, and what the system did by itself."""
     entries = AuditEntry.objects.filter(account=request.account).select_related("user", "campaign")  # type: ignore[attr-defined]
     action = request.GET.get("action", "")
     if action in Action.values:

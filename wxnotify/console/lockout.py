@@ -1,4 +1,4 @@
-"""Login lockout (P2): three limits over django-axes' record of failed logins, and the page that says when.
+"""Login lockout: three limits over django-axes' record of failed logins, and the page that says when.
 
 django-axes counts failures per (username, IP) — five wrong passwords for bob from one PC lock that pair.
 Password spraying tries a few passwords on many usernames from one address, or one username from many

@@ -32,7 +32,7 @@ class LanguageMiddleware:
     """Chinese unless the user chose English with the language switch (a cookie).
 
     Django's LocaleMiddleware would follow the browser's Accept-Language, and many hospital PCs run
-    English-language browsers; the brief wants zh-Hans by default."""
+    English-language browsers; the product speaks zh-Hans by default."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

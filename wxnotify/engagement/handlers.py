@@ -12,7 +12,7 @@ from wxnotify.callbacks.models import InboundMessage
 from wxnotify.engagement import services
 from wxnotify.engagement.services import to_datetime
 
-# Menu buttons other than click/view push these events, each with the button's key (§5).
+# Menu buttons other than click/view push these events, each with the button's key (docs/wechat-protocol.md §5).
 OTHER_MENU_EVENTS = frozenset(
     {"scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin", "location_select"}
 )

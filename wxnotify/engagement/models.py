@@ -1,4 +1,4 @@
-"""Follower engagement (E1–E3): the welcome and its second message, keyword replies, the custom menu.
+"""Follower engagement: the welcome and its second message, keyword replies, the custom menu.
 
 Replies are computed inside the callback's 5 seconds from the account's rules held in memory
 (`ruleset.py`); `RuleSet.version` tells every process when its copy is stale. The menu keeps every
@@ -19,8 +19,8 @@ from wechat.replies import Article, NewsReply, Reply, TextReply
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.console.links import web_link
 
-# WeChat's limits on a reply (§6, §7): a text reply up to 2,048 bytes; a news card's title and description
-# are cut on the phone beyond about 64 and 120 characters.
+# WeChat's limits on a reply (docs/wechat-protocol.md §6, §7): a text reply up to 2,048 bytes; a news card's
+# title and description are cut on the phone beyond about 64 and 120 characters.
 TEXT_MAX = 600
 TITLE_MAX = 64
 DESCRIPTION_MAX = 120
@@ -274,7 +274,7 @@ class MenuTap(models.Model):
 
 
 def custom_content(reply: Reply | Article) -> dict[str, Any]:
-    """What custom/send takes for a reply or an article (§7): news with one article, or text."""
+    """What custom/send takes for a reply or an article (docs/wechat-protocol.md §7): news with one article, or text."""
     if isinstance(reply, TextReply):
         return {"msgtype": "text", "text": {"content": reply.content}}
     article = reply.article if isinstance(reply, NewsReply) else reply

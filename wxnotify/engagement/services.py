@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 User = AbstractBaseUser | AnonymousUser | None
 
-# After a follow or a scan WeChat lets an account send 3 customer-service messages within one minute (§7).
+# After a follow or a scan WeChat lets an account send 3 customer-service messages within one minute
+# (docs/wechat-protocol.md §7).
 # A follow older than that when it reaches us (the demo's history, a push WeChat retried for long) gets no
 # second message: WeChat would refuse it.
 FOLLOW_WINDOW = timedelta(seconds=60)

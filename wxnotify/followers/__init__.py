@@ -1,1 +1,1 @@
-"""Followers (S4): who follows the account now, and the history of follows, unfollows and QR scans."""
+"""Followers: who follows the account now, and the history of follows, unfollows and QR scans."""

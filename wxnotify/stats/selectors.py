@@ -165,7 +165,7 @@ def item_names(item_ids: list[int]) -> dict[int, list[str]]:
 
 
 def menu_use(account: OfficialAccount, months: MonthRange) -> list[MenuItemUse]:
-    """A4: taps and people per menu item in `months` and their share; for the range's last month, its taps
+    """Taps and people per menu item in `months` and their share; for the range's last month, its taps
     against the month before (month-on-month) and the same month a year earlier (year-on-year)."""
     current = _item_taps(account, months)
     last = MonthRange(months.last, months.last)
@@ -256,7 +256,7 @@ class FollowerGrowth:
 
 
 def follower_growth(account: OfficialAccount, months: MonthRange, granularity: str) -> FollowerGrowth:
-    """A5: follows, unfollows, net and total per period, and follows by QR scene. The total at the end of a
+    """Follows, unfollows, net and total per period, and follows by QR scene. The total at the end of a
     period is today's count of followers less the net change recorded since."""
     trunc = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[granularity]
     rows = (
@@ -303,7 +303,7 @@ SPARK_WEEKS = 12
 
 
 def recent_subscriptions(account: OfficialAccount, *, weeks: int = SPARK_WEEKS) -> dict[int, list[int]]:
-    """A1: accepts per template in each of the last `weeks` weeks (Monday to Sunday, this week last)."""
+    """Accepts per template in each of the last `weeks` weeks (Monday to Sunday, this week last)."""
     today = timezone.localdate()
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     rows = (
@@ -321,7 +321,7 @@ def recent_subscriptions(account: OfficialAccount, *, weeks: int = SPARK_WEEKS) 
 
 @dataclass(frozen=True)
 class SendFunnel:
-    """A3: one send from its audience to the people who tapped, every person accounted for."""
+    """One send from its audience to the people who tapped, every person accounted for."""
 
     campaign: Campaign
     target: int  # the audience materialised when it started
@@ -450,7 +450,7 @@ OUTCOMES = [
 def send_outcomes(
     account: OfficialAccount, months: MonthRange, granularity: str, template_id: int | None = None
 ) -> tuple[list[str], dict[str, list[int]]]:
-    """A3: what became of the sends' deliveries per day, week or month (previews left out): a series per
+    """What became of the sends' deliveries per day, week or month (previews left out): a series per
     outcome, each in every period."""
     rows = DeliveryDaily.objects.filter(account=account, day__gte=months.first, day__lt=months.end).exclude(
         campaign__audience=Campaign.Audience.PREVIEWERS
@@ -462,7 +462,7 @@ def send_outcomes(
 
 
 def campaign_days(campaign: Campaign) -> tuple[list[str], dict[str, list[int]]]:
-    """A3, one send: sent, delivered, failed and taps on each day from its start to its last event."""
+    """One send: sent, delivered, failed and taps on each day from its start to its last event."""
     counts: dict[str, dict[date, int]] = {}
     outcomes = DeliveryDaily.objects.filter(campaign=campaign).values_list("outcome", "day").annotate(n=Sum("n"))
     taps = ClickDaily.objects.filter(campaign=campaign).values_list("day").annotate(n=Sum("taps"))

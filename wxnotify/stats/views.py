@@ -65,7 +65,7 @@ def _granularities() -> list[tuple[str, str]]:
 
 @account_required()
 def subscriptions(request: HttpRequest) -> HttpResponseBase:
-    """A2: new subscriptions per month per template."""
+    """New subscriptions per month per template."""
     months = _months(request)
     series = selectors.subscriptions_by_month(request.account, months)  # type: ignore[attr-defined]
     by_activity = selectors.subscriptions_by_activity(request.account, months)  # type: ignore[attr-defined]
@@ -100,7 +100,7 @@ def subscriptions(request: HttpRequest) -> HttpResponseBase:
 
 @account_required()
 def menu(request: HttpRequest) -> HttpResponseBase:
-    """A4: custom-menu taps per item (across renames), share, trend, month-on-month and year-on-year."""
+    """Custom-menu taps per item (across renames), share, trend, month-on-month and year-on-year."""
     account = request.account  # type: ignore[attr-defined]
     months = _months(request)
     granularity = _granularity(request)
@@ -135,7 +135,7 @@ def menu(request: HttpRequest) -> HttpResponseBase:
 
 @account_required()
 def followers(request: HttpRequest) -> HttpResponseBase:
-    """A5: follows, unfollows, net and total over time; follows by QR scene."""
+    """Follows, unfollows, net and total over time; follows by QR scene."""
     months = _months(request)
     granularity = _granularity(request)
     growth = selectors.follower_growth(request.account, months, granularity)  # type: ignore[attr-defined]
@@ -170,7 +170,7 @@ def followers(request: HttpRequest) -> HttpResponseBase:
 
 @account_required()
 def sparklines(request: HttpRequest) -> JsonResponse:
-    """A1: the notification list's sparklines (drawn by static/stats/sparklines.js)."""
+    """The notification list's sparklines (drawn by static/stats/sparklines.js)."""
     series = selectors.recent_subscriptions(request.account)  # type: ignore[attr-defined]
     return JsonResponse(
         {
@@ -183,7 +183,7 @@ def sparklines(request: HttpRequest) -> JsonResponse:
 
 @account_required()
 def notifications(request: HttpRequest) -> HttpResponseBase:
-    """A3: every send's funnel side by side (one template's sends, or all), and what became of their
+    """Every send's funnel side by side (one template's sends, or all), and what became of their
     deliveries day by day."""
     account = request.account  # type: ignore[attr-defined]
     templates = list(Template.objects.filter(account=account).order_by("title"))
@@ -246,7 +246,7 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
 
 @account_required()
 def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """A3: one send — target → sent → delivered → tapped, why the others did not get it, each day's sends,
+    """One send — target → sent → delivered → tapped, why the others did not get it, each day's sends,
     reports and taps."""
     campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
     (funnel,) = selectors.funnels([campaign])
@@ -299,7 +299,7 @@ def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @account_required()
 def report(request: HttpRequest) -> HttpResponseBase:
-    """A6: the month's report in one click — subscriptions by template and activity, sends and why people did
+    """The month's report in one click — subscriptions by template and activity, sends and why people did
     not get them, menu use with share and year-on-year, follower growth — printable, or as a workbook."""
     account = request.account  # type: ignore[attr-defined]
     default = selectors.month_range(default_months=2).first  # last month: the one a report is usually about

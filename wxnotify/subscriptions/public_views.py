@@ -1,4 +1,4 @@
-"""The patient-facing pages (S2): no login, mobile-first, Chinese.
+"""The patient-facing pages: no login, mobile-first, Chinese.
 
 `/s/<code>/` learns the patient's openid by silent web OAuth (state bound to this browser's
 session, single use), signs the JS-SDK config with the account's cached jsapi_ticket, and shows a

@@ -32,7 +32,7 @@ def parse_keywords(content: str) -> list[dict[str, str]]:
     return [{"key": key, "name": names.get(key, key), "rule": rule_of(key)} for key in placeholders(content)]
 
 
-# --- templates (T1) ---------------------------------------------------------------------------
+# --- templates -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -112,7 +112,7 @@ def ensure_legacy_template(account: OfficialAccount) -> Template | None:
     return template
 
 
-# --- attribution (S3) -------------------------------------------------------------------------
+# --- attribution --------------------------------------------------------------------------------
 
 
 def attribute(
@@ -139,7 +139,7 @@ def attribute(
     return candidates[0] if len(candidates) == 1 else None
 
 
-# --- the ledger (S3) --------------------------------------------------------------------------
+# --- the ledger ---------------------------------------------------------------------------------
 
 
 def _row(account: OfficialAccount, template: Template, openid: str) -> Subscription:
@@ -160,7 +160,7 @@ def record_popup(
     applied = 0
     for choice in event.choices:
         template = templates.get(choice.template_id)
-        if template is None:  # not ours (another account's, or not synced yet): stored in L3, nothing else
+        if template is None:  # not ours (another account's, or not synced yet): stored in the raw log, nothing else
             log.warning("popup event for unknown template %s on %s", choice.template_id, account.appid)
             continue
         source = {1: SubscriptionEvent.Source.H5, 2: SubscriptionEvent.Source.ARTICLE}.get(
@@ -254,7 +254,7 @@ def record_visit(*, activity: Activity, openid: str) -> None:
     PageVisit.objects.create(account=activity.account, activity=activity, openid=openid)
 
 
-# --- counts (A1) ------------------------------------------------------------------------------
+# --- counts -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

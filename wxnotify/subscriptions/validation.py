@@ -1,4 +1,4 @@
-"""Field values checked against WeChat's keyword rules (T2), in words an operator understands.
+"""Field values checked against WeChat's keyword rules, in words an operator understands.
 
 The rules live in `wechat.keywords` (the simulator answers 47003 with them too); this module only
 turns a problem into a sentence naming the field and the reason, in the user's language.

@@ -1,4 +1,4 @@
-"""Template sync with WeChat (T1): gettemplate → our Template rows."""
+"""Template sync with WeChat: gettemplate → our Template rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-// A1: a small line of each template's weekly new subscriptions in the notification list. The rows are
+// A small line of each template's weekly new subscriptions in the notification list. The rows are
 // refreshed by htmx every few seconds, so the lines are drawn again after each swap from the fetched data.
 (function () {
   "use strict";

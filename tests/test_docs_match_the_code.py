@@ -1,0 +1,29 @@
+"""The README's configuration table names every environment variable `config/settings.py` reads, and nothing
+the product does not read (a row may be read elsewhere: the Makefile's port): a newcomer configuring an
+installation needs the whole list, and a stale row misleads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+READS = re.compile(r"""(?:os\.environ\.get|os\.environ\[|env_bool|env_list)\(?\s*["']([A-Z][A-Z0-9_]+)["']""")
+
+
+def configuration_table() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Configuration") :]
+    section = section[: section.index("\n## ", 1)]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+
+
+def test_the_readme_lists_every_variable_the_settings_read():
+    read = set(READS.findall((ROOT / "config" / "settings.py").read_text()))
+    assert len(read) > 30  # the pattern still finds how settings.py reads the environment
+    listed = configuration_table()
+    assert read - listed == set(), "read by config/settings.py, missing from README's configuration table"
+    elsewhere = "\n".join(p.read_text() for p in [ROOT / "Makefile", *(ROOT / "wxnotify").rglob("*.py")])
+    stale = {name for name in listed - read if name not in elsewhere}
+    assert stale == set(), "in README's configuration table, read nowhere"
