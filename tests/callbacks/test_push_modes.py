@@ -85,11 +85,10 @@ def test_a_reply_from_a_handler_is_encrypted_in_safe_mode(push, make_account):
     from wechat.replies import TextReply
     from wxnotify.callbacks import dispatch
 
-    @dispatch.handles(MenuClickEvent)
     def reply_to_click(account, event, inbound):
         return TextReply(f"您点击了 {event.key}")
 
-    try:
+    with dispatch.handling(reply_to_click, MenuClickEvent):
         account = make_account(mode="safe")
         response = push(account, as_account(fixture_xml("menu_click.xml"), account))
         assert response.status_code == 200
@@ -107,5 +106,3 @@ def test_a_reply_from_a_handler_is_encrypted_in_safe_mode(push, make_account):
         assert reply.findtext("Content") == "您点击了 MENU_GUIDE_OPD"
         assert reply.findtext("ToUserName") == "otFpruAK8D-E6EfStSYonYSBZ8_4"
         assert reply.findtext("FromUserName") == account.original_id
-    finally:
-        dispatch._handlers[MenuClickEvent].remove(reply_to_click)

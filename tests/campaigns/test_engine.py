@@ -259,8 +259,9 @@ def test_engines_of_one_process_share_the_accounts_rate():
     assert max(stamps) - started >= (200 - 10) / 100 * 0.9  # 190 tokens beyond the burst at 100/s, together
 
 
-@pytest.mark.parametrize("outcome", [Outcome.CAMPAIGN])
-def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs(outcome):
+def test_a_halt_decided_elsewhere_releases_this_engine_s_unstarted_jobs():
+    """Another engine (or the operator) halted the send: this one stops within its state check and gives back
+    what it had claimed but not sent."""
     store = MemoryCampaign.with_recipients(people(200), CONTENT)
     messenger = ScriptedMessenger(delay=0.01)
 

@@ -304,16 +304,32 @@ def test_a_worker_whose_lease_ran_out_neither_sends_nor_overwrites_what_another_
 
 
 def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(sending):
-    """WeChat's delivery report (handlers.on_sent) and the worker's write-back meet on one row: the report's
-    transaction commits while the write-back waits for it; the credit is used once."""
+    """WeChat's delivery report (the real handlers.on_sent) and the worker's write-back meet on one row: the
+    report's transaction commits while the write-back waits for it (PostgreSQL: the write-back's UPDATE is
+    seen waiting on the row's lock; SQLite lets one writer in at a time, so it waits at its BEGIN); the
+    credit is used once."""
     import threading
     import time
 
-    from django.db import connections, transaction
-    from django.db.models import F
+    from django.db import connection, connections, transaction
 
+    from wechat.messages import SentResult, SubscribeSentEvent
+    from wxnotify.campaigns.handlers import on_sent
     from wxnotify.campaigns.sending.django_store import DjangoStore
     from wxnotify.campaigns.sending.ports import Job, Settlement
+
+    def write_back_is_waiting() -> bool:
+        """On PostgreSQL: another backend waits for a lock this transaction holds."""
+        if connection.vendor != "postgresql":
+            return writing.is_set()  # it cannot begin until this transaction ends, whenever it starts
+        with connection.cursor() as cursor:
+            # Someone waits for this transaction to end (a row it locked); pg_locks is read afresh each time,
+            # pg_stat_activity would be one snapshot per transaction.
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid' "
+                "AND transactionid::text = pg_current_xact_id()::text"
+            )
+            return cursor.fetchone()[0] > 0
 
     account, sim, template, subscribers, campaign = sending
     (openid,) = subscribers(1)
@@ -323,20 +339,31 @@ def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(s
     store = DjangoStore(c.pk, "w")
     (job,) = asyncio.run(store.claim(limit=10, lease_seconds=60))
     asyncio.run(store.start([Job(job.delivery_id, job.openid)]))
-    settling, written = threading.Event(), threading.Event()
+    settling, writing, written = threading.Event(), threading.Event(), threading.Event()
+    waited: list[bool] = []
 
-    def report() -> None:  # what on_sent does, held open until the write-back is waiting on it
+    def report() -> None:  # WeChat's report through the handler, held open until the write-back waits on it
+        event = SubscribeSentEvent(
+            account_original_id=account.original_id,
+            openid=openid,
+            create_time=int(time.time()),
+            msg_type="event",
+            results=(SentResult(template_id=template.template_id, msg_id=777, error_code=0, error_status="success"),),
+        )
         try:
             with transaction.atomic():
-                Delivery.objects.filter(pk=job.delivery_id, state="sending").update(state="sent", msgid=777)
-                Subscription.objects.filter(template=template, openid=openid).update(credits=F("credits") - 1)
+                on_sent(account, event, None)
                 settling.set()
-                time.sleep(0.5)
+                deadline = time.monotonic() + 10
+                while not write_back_is_waiting() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                waited.append(write_back_is_waiting())
         finally:
             connections.close_all()
 
     def write_back() -> None:
         try:
+            writing.set()
             settled = Settlement(job.delivery_id, openid, "sent", 0, "ok", 777, use_credit=True)
             asyncio.run(store.settle([settled]))
             written.set()
@@ -350,7 +377,7 @@ def test_a_report_settling_a_row_while_it_is_written_back_uses_the_credit_once(s
     for t in threads:
         t.join(30)
     asyncio.run(store.close())
-    assert written.is_set()
+    assert written.is_set() and waited == [True]
     assert Subscription.objects.get(template=template, openid=openid).credits == 1  # used once, not twice
     assert Delivery.objects.get(pk=job.delivery_id).state == "sent"
 

@@ -58,17 +58,14 @@ def test_a_slow_answer_makes_wechat_retry_and_the_product_stores_it_once(hospita
     openid = sim.post(f"/_sim/accounts/{account.appid}/patients", {"count": 1})["openids"][0]
     calls = []
 
-    @dispatch.handles(MenuClickEvent)
     def slow_first_time(account_, event, inbound):
         calls.append(time.monotonic())
         if len(calls) == 1:
             time.sleep(1.5)  # longer than the simulator's delivery timeout (1 s here, 5 s at WeChat)
         return None
 
-    try:
+    with dispatch.handling(slow_first_time, MenuClickEvent):
         result = sim.post(f"/_sim/accounts/{account.appid}/patients/{openid}/click", {"key": "MENU_VACCINE"})
-    finally:
-        dispatch._handlers[MenuClickEvent].remove(slow_first_time)
     assert [a["outcome"] for a in result["delivery"]["attempts"]] == ["timeout", "ok"]
     deadline = time.monotonic() + 5
     while InboundMessage.objects.filter(account=account, times_received=2).count() == 0 and time.monotonic() < deadline:

@@ -34,7 +34,6 @@ def test_a_thousand_concurrent_subscriptions_with_retries_count_exactly(make_acc
         slow = set(openids[::10])
         seen: set[str] = set()
 
-        @dispatch.handles(SubscribePopupEvent)
         def slow_for_some(account_, event, inbound):
             if event.openid in slow and event.openid not in seen:
                 seen.add(event.openid)
@@ -50,11 +49,8 @@ def test_a_thousand_concurrent_subscriptions_with_retries_count_exactly(make_acc
                 {"choices": {template_id: "accept"}, "popup_scene": 2},
             )["delivery"]
 
-        try:
-            with ThreadPoolExecutor(max_workers=12) as pool:
-                deliveries = list(pool.map(subscribe, openids))
-        finally:
-            dispatch._handlers[SubscribePopupEvent].remove(slow_for_some)
+        with dispatch.handling(slow_for_some, SubscribePopupEvent), ThreadPoolExecutor(max_workers=12) as pool:
+            deliveries = list(pool.map(subscribe, openids))
         stats = sim.get("/_sim/stats")["deliveries"]
 
     assert all(d["ok"] for d in deliveries)

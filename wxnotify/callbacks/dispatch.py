@@ -9,7 +9,8 @@ the first one returned is sent back.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wechat.messages import Message
@@ -33,6 +34,19 @@ def handles(*types: type[M]) -> Callable[[Handler[M]], Handler[M]]:
         return handler
 
     return register
+
+
+@contextmanager
+def handling(handler: Handler[M], *types: type[M]) -> Iterator[Handler[M]]:
+    """`handler` answers `types` too while the block runs, then no more: a test adds a slow or a replying
+    handler this way (the registry stays this module's own)."""
+    handles(*types)(handler)
+    try:
+        yield handler
+    finally:
+        for message_type in types:
+            if handler in _handlers[message_type]:
+                _handlers[message_type].remove(handler)
 
 
 def dispatch(account: OfficialAccount, message: Message, inbound: InboundMessage) -> Reply | None:
