@@ -8,8 +8,9 @@ Rendering exists for the simulator and the tests, which must produce exactly wha
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # only for building and the Element type, never for parsing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Generic, TypedDict, TypeVar
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -39,6 +40,9 @@ MAX_CREATE_TIME = 2**32
 # WeChat's identifiers are short (an openid is 28 characters, a gh_ id 15, a template id 43, a QR scene at
 # most 64); anything longer did not come from WeChat and would not fit the columns that keep them.
 MAX_ID_LENGTH = 64
+
+
+E = TypeVar("E", bound=Message)
 
 
 class MalformedMessage(ValueError):
@@ -163,57 +167,127 @@ def _sent_results(root: ET.Element) -> tuple[SentResult, ...]:
     return results
 
 
+class _Base(TypedDict):
+    """The fields every message has."""
+
+    account_original_id: str
+    openid: str
+    create_time: int
+    msg_type: str
+
+
+Head = dict[str, str | int | None]
+
+
+@dataclass(frozen=True)
+class _Event(Generic[E]):
+    """One event type, read and written in one place: a new event is one entry of EVENTS.
+
+    `parse(root, base, event_key)` builds the message; `render(message)` gives its fields after `Event`
+    and any nested XML (the subscription events' lists)."""
+
+    name: str  # <Event>, lower-cased: WeChat writes some in capitals (SCAN, CLICK, VIEW)
+    type: type[E]
+    parse: Callable[[ET.Element, _Base, str], E]
+    render: Callable[[E], tuple[Head, str]]
+
+
+def _follow(root: ET.Element, base: _Base, key: str) -> FollowEvent:
+    scene = _scene(key[len("qrscene_") :]) if key.startswith("qrscene_") else None
+    return FollowEvent(**base, scene=scene or None, ticket=_text(root, "Ticket") or None)
+
+
+def _sent_xml(message: SubscribeSentEvent) -> str:
+    return (
+        "<SubscribeMsgSentEvent>"
+        + "".join(
+            f"<List><TemplateId>{cdata(r.template_id)}</TemplateId><MsgID>{r.msg_id}</MsgID>"
+            f"<ErrorCode>{r.error_code}</ErrorCode><ErrorStatus>{cdata(r.error_status)}</ErrorStatus></List>"
+            for r in message.results
+        )
+        + "</SubscribeMsgSentEvent>"
+    )
+
+
+EVENTS: tuple[_Event[Any], ...] = (
+    _Event(
+        "subscribe",
+        FollowEvent,
+        _follow,
+        lambda m: ({"EventKey": f"qrscene_{m.scene}" if m.scene else None, "Ticket": m.ticket}, ""),
+    ),
+    _Event("unsubscribe", UnfollowEvent, lambda root, base, key: UnfollowEvent(**base), lambda m: ({}, "")),
+    _Event(
+        "scan",
+        ScanEvent,
+        lambda root, base, key: ScanEvent(**base, scene=_scene(key), ticket=_text(root, "Ticket") or None),
+        lambda m: ({"EventKey": m.scene, "Ticket": m.ticket}, ""),
+    ),
+    _Event(
+        "click",
+        MenuClickEvent,
+        lambda root, base, key: MenuClickEvent(**base, key=key),
+        lambda m: ({"EventKey": m.key}, ""),
+    ),
+    _Event(
+        "view",
+        MenuViewEvent,
+        lambda root, base, key: MenuViewEvent(**base, url=key, menu_id=_text(root, "MenuId") or None),
+        lambda m: ({"EventKey": m.url, "MenuId": m.menu_id}, ""),
+    ),
+    _Event(
+        "subscribe_msg_popup_event",
+        SubscribePopupEvent,
+        lambda root, base, key: SubscribePopupEvent(**base, choices=_choices(root, ["SubscribeMsgPopupEvent"])),
+        lambda m: ({}, _choices_xml("SubscribeMsgPopupEvent", m.choices)),
+    ),
+    _Event(
+        "subscribe_msg_change_event",
+        SubscribeChangeEvent,
+        lambda root, base, key: SubscribeChangeEvent(
+            **base, choices=_choices(root, ["SubscribeMsgChangeEvent", "SubscribeMsgPopupEvent"])
+        ),
+        lambda m: ({}, _choices_xml("SubscribeMsgChangeEvent", m.choices)),
+    ),
+    _Event(
+        "subscribe_msg_sent_event",
+        SubscribeSentEvent,
+        lambda root, base, key: SubscribeSentEvent(**base, results=_sent_results(root)),
+        lambda m: ({}, _sent_xml(m)),
+    ),
+    _Event(
+        "templatesendjobfinish",
+        TemplateSendJobFinishEvent,
+        lambda root, base, key: TemplateSendJobFinishEvent(
+            **base, job_msg_id=_integer(_required(root, "MsgID"), "MsgID"), status=_text(root, "Status") or ""
+        ),
+        lambda m: ({"MsgID": m.job_msg_id, "Status": m.status}, ""),
+    ),
+)
+_BY_NAME: dict[str, _Event[Any]] = {e.name: e for e in EVENTS}
+_BY_TYPE: dict[type[Message], _Event[Any]] = {e.type: e for e in EVENTS}
+
+
 def parse_message(body: bytes) -> AnyMessage:
     """A plaintext message body (or the decrypted inner XML) as a message; MalformedMessage otherwise."""
     root = _parse_root(body)
-    base = {
-        "account_original_id": _identifier(root, "ToUserName"),
-        "openid": _identifier(root, "FromUserName"),
-        "create_time": _create_time(_required(root, "CreateTime")),
-        "msg_type": _required(root, "MsgType"),
-    }
-    msg_type = base["msg_type"]
-    if msg_type == "text":
-        return TextMessage(
-            **base,  # type: ignore[arg-type]
-            content=_text(root, "Content") or "",
-            id=_integer(_required(root, "MsgId"), "MsgId"),
-        )
-    if msg_type != "event":
+    base = _Base(
+        account_original_id=_identifier(root, "ToUserName"),
+        openid=_identifier(root, "FromUserName"),
+        create_time=_create_time(_required(root, "CreateTime")),
+        msg_type=_required(root, "MsgType"),
+    )
+    if base["msg_type"] == "text":
+        return TextMessage(**base, content=_text(root, "Content") or "", id=_integer(_required(root, "MsgId"), "MsgId"))
+    if base["msg_type"] != "event":
         msg_id = _text(root, "MsgId")
-        return UnknownMessage(
-            **base,  # type: ignore[arg-type]
-            id=_integer(msg_id, "MsgId") if msg_id else None,
-            fields_=_leaf_fields(root),
-        )
+        return UnknownMessage(**base, id=_integer(msg_id, "MsgId") if msg_id else None, fields_=_leaf_fields(root))
     event = _required(root, "Event")
-    key = _text(root, "EventKey") or ""
-    kind = event.lower()
-    if kind == "subscribe":
-        scene = _scene(key[len("qrscene_") :]) if key.startswith("qrscene_") else None
-        return FollowEvent(**base, scene=scene or None, ticket=_text(root, "Ticket") or None)  # type: ignore[arg-type]
-    if kind == "unsubscribe":
-        return UnfollowEvent(**base)  # type: ignore[arg-type]
-    if kind == "scan":
-        return ScanEvent(**base, scene=_scene(key), ticket=_text(root, "Ticket") or None)  # type: ignore[arg-type]
-    if kind == "click":
-        return MenuClickEvent(**base, key=key)  # type: ignore[arg-type]
-    if kind == "view":
-        return MenuViewEvent(**base, url=key, menu_id=_text(root, "MenuId") or None)  # type: ignore[arg-type]
-    if kind == "subscribe_msg_popup_event":
-        return SubscribePopupEvent(**base, choices=_choices(root, ["SubscribeMsgPopupEvent"]))  # type: ignore[arg-type]
-    if kind == "subscribe_msg_change_event":
-        choices = _choices(root, ["SubscribeMsgChangeEvent", "SubscribeMsgPopupEvent"])
-        return SubscribeChangeEvent(**base, choices=choices)  # type: ignore[arg-type]
-    if kind == "subscribe_msg_sent_event":
-        return SubscribeSentEvent(**base, results=_sent_results(root))  # type: ignore[arg-type]
-    if kind == "templatesendjobfinish":
-        return TemplateSendJobFinishEvent(
-            **base,  # type: ignore[arg-type]
-            job_msg_id=_integer(_required(root, "MsgID"), "MsgID"),
-            status=_text(root, "Status") or "",
-        )
-    return UnknownMessage(**base, event_name=event, fields_=_leaf_fields(root))  # type: ignore[arg-type]
+    known = _BY_NAME.get(event.lower())
+    if known is None:
+        return UnknownMessage(**base, event_name=event, fields_=_leaf_fields(root))
+    message: AnyMessage = known.parse(root, base, _text(root, "EventKey") or "")
+    return message
 
 
 def _leaf_fields(root: ET.Element) -> tuple[tuple[str, str], ...]:
@@ -254,7 +328,7 @@ def _choices_xml(wrapper: str, choices: Iterable[SubscribeChoice]) -> str:
 
 def render_message(message: Message) -> bytes:
     """The XML WeChat would push for `message` (plaintext form)."""
-    head: dict[str, str | int | None] = {
+    head: Head = {
         "ToUserName": message.account_original_id,
         "FromUserName": message.openid,
         "CreateTime": message.create_time,
@@ -267,33 +341,8 @@ def render_message(message: Message) -> bytes:
         head |= {"Event": message.event_name or None, "MsgId": message.id}
         head |= dict(message.fields_)
     else:
-        head["Event"] = message.event
-        if isinstance(message, FollowEvent):
-            head |= {"EventKey": f"qrscene_{message.scene}" if message.scene else None, "Ticket": message.ticket}
-        elif isinstance(message, ScanEvent):
-            head |= {"EventKey": message.scene, "Ticket": message.ticket}
-        elif isinstance(message, MenuClickEvent):
-            head["EventKey"] = message.key
-        elif isinstance(message, MenuViewEvent):
-            head |= {"EventKey": message.url, "MenuId": message.menu_id}
-        elif isinstance(message, SubscribePopupEvent):
-            extra = _choices_xml("SubscribeMsgPopupEvent", message.choices)
-        elif isinstance(message, SubscribeChangeEvent):
-            extra = _choices_xml("SubscribeMsgChangeEvent", message.choices)
-        elif isinstance(message, SubscribeSentEvent):
-            extra = (
-                "<SubscribeMsgSentEvent>"
-                + "".join(
-                    f"<List><TemplateId>{cdata(r.template_id)}</TemplateId><MsgID>{r.msg_id}</MsgID>"
-                    f"<ErrorCode>{r.error_code}</ErrorCode><ErrorStatus>{cdata(r.error_status)}</ErrorStatus></List>"
-                    for r in message.results
-                )
-                + "</SubscribeMsgSentEvent>"
-            )
-        elif isinstance(message, TemplateSendJobFinishEvent):
-            head |= {"MsgID": message.job_msg_id, "Status": message.status}
-        elif isinstance(message, UnfollowEvent):
-            pass
+        fields, extra = _BY_TYPE[type(message)].render(message)
+        head |= {"Event": message.event} | fields
     xml = render_fields(head)
     if extra:
         xml = xml[: -len("</xml>")] + extra + "</xml>"

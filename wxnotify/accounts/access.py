@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -15,6 +15,16 @@ from django.shortcuts import redirect
 from wxnotify.accounts.models import Membership, OfficialAccount, Role
 
 SESSION_KEY = "current_account_id"
+
+
+class AccountRequest(HttpRequest):
+    """A request behind `account_required`: a logged-in user, the account they chose and their role on it.
+    Only a type: the decorator sets the two attributes on Django's request."""
+
+    user: User
+    account: OfficialAccount
+    role: Role
+
 
 # What each role may do; a role not listed for an action may not do it.
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -63,9 +73,10 @@ def account_required(action: str = "view") -> Callable[[Callable[..., Any]], Cal
             role = role_on(request.user, account)
             if role not in allowed:
                 raise PermissionDenied
-            request.account = account  # type: ignore[attr-defined]
-            request.role = role  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            chosen = cast(AccountRequest, request)
+            chosen.account = account
+            chosen.role = role
+            return view(chosen, *args, **kwargs)
 
         return wrapper
 

@@ -8,8 +8,8 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from wxnotify.accounts.models import OfficialAccount
@@ -24,7 +24,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue(*, account: OfficialAccount, name: str, scopes: Iterable[str], user: Any) -> tuple[ApiToken, str]:
+def issue(*, account: OfficialAccount, name: str, scopes: Iterable[str], user: User) -> tuple[ApiToken, str]:
     """A new token and its text, which is shown once and never stored."""
     chosen = [s for s in Scope.values if s in set(scopes)] or [Scope.READ.value]
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
@@ -52,5 +52,5 @@ def check(text: str) -> ApiToken | None:
     return token
 
 
-def revoke(*, token: ApiToken, user: Any) -> None:
+def revoke(*, token: ApiToken, user: User | None) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=user)

@@ -8,12 +8,12 @@ import secrets
 from django import forms
 from django.contrib import messages
 from django.core.validators import URLValidator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wxnotify.accounts.access import account_required
+from wxnotify.accounts.access import AccountRequest, account_required
 from wxnotify.accounts.models import OfficialAccount
 from wxnotify.api import tokens, webhooks
 from wxnotify.api.models import ApiCall, ApiToken, Scope, Webhook, WebhookDelivery
@@ -23,8 +23,8 @@ from wxnotify.console.params import as_int
 
 
 @account_required("administer")
-def token_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def token_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     if request.method == "POST":
         if revoke := request.POST.get("revoke"):
             token = get_object_or_404(ApiToken, pk=int(revoke) if revoke.isdigit() else 0, account=account)
@@ -59,9 +59,9 @@ USED = "api_token_forms_used"
 
 
 @account_required("administer")
-def calls(request: HttpRequest) -> HttpResponse:
+def calls(request: AccountRequest) -> HttpResponse:
     """Every API call of the account, newest first: which token, what, when, the answer."""
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     rows = ApiCall.objects.filter(account=account).select_related("token")
     token = as_int(request.GET.get("token"))
     if token is not None:
@@ -72,8 +72,8 @@ def calls(request: HttpRequest) -> HttpResponse:
 
 
 @account_required("administer")
-def webhook_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def webhook_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     if request.method == "POST":
         if disable := as_int(request.POST.get("disable")):
             hook = get_object_or_404(Webhook, pk=disable, account=account)

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -183,7 +184,7 @@ def due(now: Any = None) -> list[int]:
 # --- the console's writes ---------------------------------------------------------------------------------
 
 
-def add(*, account: OfficialAccount, url: str, events: list[str], user: Any) -> tuple[Webhook, str]:
+def add(*, account: OfficialAccount, url: str, events: list[str], user: User | None) -> tuple[Webhook, str]:
     """A new endpoint and its signing secret, which the console shows once."""
     secret = "whsec_" + secrets.token_urlsafe(32)
     chosen = [e for e in Webhook.Event.values if e in set(events)] or list(Webhook.Event.values)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from wxnotify.accounts.access import account_required
+from wxnotify.accounts.access import AccountRequest, account_required
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.callbacks.selectors import refused_last_hour
 from wxnotify.console.paging import keyset_page
@@ -13,8 +13,8 @@ from wxnotify.console.params import as_text
 
 
 @account_required()
-def inbound_log(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def inbound_log(request: AccountRequest) -> HttpResponse:
+    account = request.account
     rows = InboundMessage.objects.filter(account=account).defer("body")
     kind = as_text(request.GET.get("kind"), max_length=64)
     if kind:
@@ -34,6 +34,6 @@ def inbound_log(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(InboundMessage, pk=pk, account=request.account)  # type: ignore[attr-defined]
+def inbound_detail(request: AccountRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(InboundMessage, pk=pk, account=request.account)
     return render(request, "callbacks/detail.html", {"row": row})

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.dispatch import Signal
@@ -95,7 +96,7 @@ TRANSITIONS: Mapping[str, Rule] = {
 }
 
 
-def may(user: Any, campaign: Campaign, action: str, *, role: Role | bool | None = False) -> bool:
+def may(user: User | None, campaign: Campaign, action: str, *, role: Role | bool | None = False) -> bool:
     """Whether this person's role lets them take this action on this campaign (None: the system, which may).
     `role`: theirs on the campaign's account, when the caller already knows it."""
     if user is None:
@@ -105,7 +106,7 @@ def may(user: Any, campaign: Campaign, action: str, *, role: Role | bool | None 
     return isinstance(role, Role) and any(role in PERMISSIONS[p] for p in TRANSITIONS[action].who)
 
 
-def own_content(user: Any, campaign: Campaign, action: str) -> bool:
+def own_content(user: User | None, campaign: Campaign, action: str) -> bool:
     """The two-person rule: where a second approver is required, nobody approves content they wrote."""
     if action != Action.APPROVE or user is None or not campaign.account.require_second_approver:
         return False
@@ -124,11 +125,11 @@ def allowed(campaign: Campaign, action: str) -> bool:
     return True
 
 
-def available(campaign: Campaign, user: Any, *, role: Role | bool | None = False) -> set[str]:
+def available(campaign: Campaign, user: User | None, *, role: Role | bool | None = False) -> set[str]:
     """The actions this person can take on this campaign now: the buttons its page shows. `role`: theirs
     on the campaign's account, when the caller already knows it."""
     if role is False:
-        role = role_on(user, campaign.account)
+        role = role_on(user, campaign.account) if user is not None else None
     return {
         action
         for action, rule in TRANSITIONS.items()
@@ -149,7 +150,7 @@ through: ContextVar[dict[str, str] | None] = ContextVar("through", default=None)
 moved = Signal()
 
 
-def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> AuditEntry:
+def audit(campaign: Campaign, user: User | None, action: str, **detail: Any) -> AuditEntry:
     if (via := through.get()) is not None:
         detail = {**detail, "via": via}
     return AuditEntry.objects.create(
@@ -161,7 +162,7 @@ def audit(campaign: Campaign, user: Any, action: str, **detail: Any) -> AuditEnt
     )
 
 
-def take(campaign: Campaign | int, action: str, *, user: Any) -> Campaign:
+def take(campaign: Campaign | int, action: str, *, user: User | None) -> Campaign:
     """Lock the campaign and check that this person may take `action` and that its state allows it; inside
     the caller's transaction, for a service with work to do between the check and the move (`apply`).
     PermissionDenied for a person who may not; CampaignError (with the reason) when the state does not allow it."""
@@ -179,7 +180,7 @@ def take(campaign: Campaign | int, action: str, *, user: Any) -> Campaign:
 
 
 def apply(
-    locked: Campaign, action: str, *, user: Any, detail: Mapping[str, Any] | None = None, **changes: Any
+    locked: Campaign, action: str, *, user: User | None, detail: Mapping[str, Any] | None = None, **changes: Any
 ) -> Campaign:
     """Move a campaign `take` returned to the state the table says, set `changes` (its other fields) and
     write the audit entry."""
@@ -193,7 +194,7 @@ def apply(
 
 
 def transition(
-    campaign: Campaign | int, action: str, *, user: Any, detail: Mapping[str, Any] | None = None, **changes: Any
+    campaign: Campaign | int, action: str, *, user: User | None, detail: Mapping[str, Any] | None = None, **changes: Any
 ) -> Campaign:
     """Take `action` in one transaction: check (`take`), move and audit (`apply`). Returns the campaign as
     it now is."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 __all__ = ["CampaignError"]
 
 
-def save(*, campaign: Campaign, user: Any) -> Campaign:
+def save(*, campaign: Campaign, user: User | None) -> Campaign:
     """Save composed content (a form's instance, not yet saved): a new draft, or a change to one, or to a
     paused or halted send (which then needs approving again where a second approver is required)."""
     with transaction.atomic():
@@ -62,14 +63,14 @@ def version(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {"digest": Campaign.snapshot_digest(snapshot), "snapshot": snapshot}
 
 
-def submit(*, campaign: Campaign, user: Any) -> None:
+def submit(*, campaign: Campaign, user: User | None) -> None:
     """The operator says the draft is ready: it waits for an approver (the two-person rule)."""
     if errors := content_errors(campaign):
         raise CampaignError(errors[0].message)
     lifecycle.transition(campaign, Action.SUBMIT, user=user)
 
 
-def approve(*, campaign: Campaign, user: Any) -> None:
+def approve(*, campaign: Campaign, user: User | None) -> None:
     """Freeze the content an approver saw. Also after a halt or pause, when the content was changed:
     under the two-person rule that change needs someone else's approval before the send resumes."""
     with transaction.atomic():
@@ -87,7 +88,7 @@ def approve(*, campaign: Campaign, user: Any) -> None:
         )
 
 
-def start(*, campaign: Campaign, user: Any, workers: int | None = None) -> int:
+def start(*, campaign: Campaign, user: User | None, workers: int | None = None) -> int:
     """Fix the audience as deliveries and wake the workers. Returns the number of recipients."""
     with transaction.atomic():
         locked = lifecycle.take(campaign, Action.SEND, user=user)
@@ -202,11 +203,11 @@ def look_after_sends() -> None:
     patiently(revive_stalled)()
 
 
-def pause(*, campaign: Campaign, user: Any) -> None:
+def pause(*, campaign: Campaign, user: User | None) -> None:
     lifecycle.transition(campaign, Action.PAUSE, user=user)
 
 
-def resume(*, campaign: Campaign, user: Any, workers: int | None = None) -> None:
+def resume(*, campaign: Campaign, user: User | None, workers: int | None = None) -> None:
     """After a pause, or after a halt once the operator has fixed the content; delivered people are not
     sent again. An operator's "continue" after a canary pause lets the rest go."""
     _go_on(campaign, user, Action.RESUME, workers, canary_released=True)
@@ -222,7 +223,7 @@ def auto_resume(*, campaign: Campaign, why: str) -> None:
         log.warning("campaign %s stays paused after %s: %s", campaign.pk, why, error)
 
 
-def _go_on(campaign: Campaign, user: Any, action: Action, count: int | None, **extra: Any) -> None:
+def _go_on(campaign: Campaign, user: User | None, action: Action, count: int | None, **extra: Any) -> None:
     with transaction.atomic():
         locked = lifecycle.take(campaign, action, user=user)
         if locked.state == Campaign.State.HALTED and (errors := content_errors(locked)):
@@ -250,7 +251,7 @@ def _go_on(campaign: Campaign, user: Any, action: Action, count: int | None, **e
 DRAFTS = (Campaign.State.DRAFT, Campaign.State.AWAITING_APPROVAL, Campaign.State.APPROVED)
 
 
-def cancel(*, campaign: Campaign, user: Any) -> None:
+def cancel(*, campaign: Campaign, user: User | None) -> None:
     """Stop a send for good, or delete a draft."""
     with transaction.atomic():
         draft = {"draft": True} if campaign.state in DRAFTS else None
@@ -262,7 +263,7 @@ def cancel(*, campaign: Campaign, user: Any) -> None:
 
 
 def _requeue(
-    campaign: Campaign, user: Any, action: Action, rows: QuerySet[Delivery], from_state: str, **fields: Any
+    campaign: Campaign, user: User | None, action: Action, rows: QuerySet[Delivery], from_state: str, **fields: Any
 ) -> int:
     """Send some deliveries again: back to pending, and a completed campaign sends again (it would otherwise
     keep them pending for ever); a paused or halted one sends them when resumed."""
@@ -281,13 +282,13 @@ def _requeue(
     return n
 
 
-def retry_unknown(*, campaign: Campaign, user: Any) -> int:
+def retry_unknown(*, campaign: Campaign, user: User | None) -> int:
     """The operator decides: deliveries whose outcome stayed unknown are sent again."""
     rows = Delivery.objects.filter(campaign=campaign, state=Delivery.State.UNKNOWN)
     return _requeue(campaign, user, Action.RETRY_UNKNOWN, rows, Delivery.State.UNKNOWN, next_attempt_at=None)
 
 
-def retry_failed_transient(*, campaign: Campaign, user: Any) -> int:
+def retry_failed_transient(*, campaign: Campaign, user: User | None) -> int:
     """Send again to those whose sends failed only for passing reasons (busy, rate, concurrency, network),
     never to those WeChat refused (43101 …) or already reached."""
     from wechat.errors import ERRORS, ErrorClass
@@ -305,7 +306,7 @@ def _send_at(campaign: Campaign) -> Any:
     return campaign.scheduled_at
 
 
-def schedule(*, campaign: Campaign, user: Any) -> Any:
+def schedule(*, campaign: Campaign, user: User | None) -> Any:
     """Send later: at scheduled_at, or minutes_before_start the activity begins. The minute task starts it."""
     with transaction.atomic():
         locked = lifecycle.take(campaign, Action.SCHEDULE, user=user)
@@ -319,7 +320,7 @@ def schedule(*, campaign: Campaign, user: Any) -> Any:
     return at
 
 
-def start_or_schedule(*, campaign: Campaign, user: Any) -> Any:
+def start_or_schedule(*, campaign: Campaign, user: User | None) -> Any:
     """ "Send" (the console's button, the API's start): at once, or at the time the notification was composed
     with. Returns that time, or None for a send that started."""
     if campaign.scheduled_at or campaign.minutes_before_start is not None:
@@ -328,7 +329,7 @@ def start_or_schedule(*, campaign: Campaign, user: Any) -> Any:
     return None
 
 
-def preview(*, campaign: Campaign, user: Any) -> Campaign:
+def preview(*, campaign: Campaign, user: User | None) -> Campaign:
     """Send the current content to the account's previewers through the same sending path. The trial send
     is approved as it is made: it goes to staff only, whatever the two-person rule asks of the real one."""
     with transaction.atomic():
@@ -500,13 +501,22 @@ def _settle_from_report(
 
 def _settle(delivery: Delivery, state: str, **fields: object) -> bool:
     """Settle one row still unknown (or sending) to `state`, moving the campaign's counts; False if someone
-    else settled it first (the worker's write-back, at the same moment)."""
+    else settled it first (the worker's write-back, at the same moment).
+
+    One locked read, then the write: trying "unknown" and then "sending" in two statements lost the report
+    when the lease ran out between them (the row went sending → unknown, and each statement missed it)."""
     with transaction.atomic():
-        for from_state in (Delivery.State.UNKNOWN, Delivery.State.SENDING):
-            if Delivery.objects.filter(pk=delivery.pk, state=from_state).update(state=state, **fields):
-                tally.add(delivery.campaign_id, {from_state: -1, state: 1})
-                return True
-    return False
+        locked = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery.pk, state__in=[Delivery.State.UNKNOWN, Delivery.State.SENDING])
+            .values_list("state", flat=True)
+            .first()
+        )
+        if locked is None:
+            return False
+        Delivery.objects.filter(pk=delivery.pk).update(state=state, **fields)
+        tally.add(delivery.campaign_id, {locked: -1, state: 1})
+        return True
 
 
 def add_previewer(*, account: OfficialAccount, name: str, openid: str) -> Previewer:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wechat.errors import WeChatError
-from wxnotify.accounts.access import PERMISSIONS, account_required
+from wxnotify.accounts.access import PERMISSIONS, AccountRequest, account_required
 from wxnotify.accounts.wechat import account_api
 from wxnotify.campaigns import lifecycle, selectors, services, tally
 from wxnotify.campaigns.forms import CampaignForm
@@ -35,15 +35,15 @@ log = logging.getLogger(__name__)
 
 
 @account_required()
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def campaign_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     page = keyset_page(request, selectors.listed(account))
     return render(request, "campaigns/list.html", {"campaigns": selectors.with_counts(page.rows), "page": page})
 
 
 @account_required("operate")
-def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def campaign_compose(request: AccountRequest, pk: int | None = None) -> HttpResponse:
+    account = request.account
     campaign = get_object_or_404(Campaign, pk=pk, account=account) if pk else None
     if campaign and not lifecycle.allowed(campaign, Action.EDIT):
         messages.error(request, str(lifecycle.TRANSITIONS[Action.EDIT].refusal))
@@ -84,9 +84,9 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
 
 
 @account_required()
-def audit_content(request: HttpRequest, pk: int) -> HttpResponse:
+def audit_content(request: AccountRequest, pk: int) -> HttpResponse:
     """The content an audit entry wrote or approved, as the patient's card shows it."""
-    entry = get_object_or_404(AuditEntry.objects.select_related("campaign", "user"), pk=pk, account=request.account)  # type: ignore[attr-defined]
+    entry = get_object_or_404(AuditEntry.objects.select_related("campaign", "user"), pk=pk, account=request.account)
     snapshot = entry.content
     if snapshot is None:
         raise Http404
@@ -120,8 +120,8 @@ def _quota(campaign: Campaign) -> dict[str, int] | None:
 
 
 @account_required()
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def campaign_detail(request: AccountRequest, pk: int) -> HttpResponse:
+    account = request.account
     campaign = get_object_or_404(
         Campaign.objects.select_related("template", "activity", "account", "source_campaign"), pk=pk, account=account
     )
@@ -217,8 +217,8 @@ DONE = {
 
 @require_POST
 @account_required()
-def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def campaign_action(request: AccountRequest, pk: int, action: str) -> HttpResponse:
+    account = request.account
     campaign = get_object_or_404(Campaign, pk=pk, account=account)
     if action not in SERVICES:
         raise PermissionDenied
@@ -251,8 +251,8 @@ def _deliveries(request: HttpRequest, campaign: Campaign) -> QuerySet[Delivery]:
 
 
 @account_required()
-def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
+def campaign_log(request: AccountRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)
     matching = _deliveries(request, campaign)
     page = keyset_page(request, matching)
     rows = [(d, *explain(d.errcode, d.state, d.errmsg)) for d in page.rows]
@@ -278,10 +278,10 @@ def campaign_log(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_required()
-def campaign_log_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
+def campaign_log_export(request: AccountRequest, pk: int, fmt: str) -> HttpResponseBase:
     """The send log (with the page's filters) as CSV or Excel, streamed from the database in chunks: the
     workbook is written in constant memory to a temporary file, so 300,000 rows do not fill the worker."""
-    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)
     header = [
         "OpenID",
         _("状态"),
@@ -317,9 +317,9 @@ def campaign_log_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
 
 
 @account_required()
-def template_history(request: HttpRequest, pk: int) -> HttpResponse:
+def template_history(request: AccountRequest, pk: int) -> HttpResponse:
     """Every send of one template over time, side by side."""
-    template = get_object_or_404(Template, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    template = get_object_or_404(Template, pk=pk, account=request.account)
     # Newest first (ids grow with time); previews are not sends to compare.
     sends = Campaign.objects.filter(template=template).exclude(state=Campaign.State.DRAFT)
     page = keyset_page(request, sends.exclude(audience=Campaign.Audience.PREVIEWERS))
@@ -328,9 +328,9 @@ def template_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_required()
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AccountRequest) -> HttpResponse:
     """Who sent, approved, paused, resumed or cancelled what, and what the system did by itself."""
-    entries = AuditEntry.objects.filter(account=request.account).select_related("user", "campaign")  # type: ignore[attr-defined]
+    entries = AuditEntry.objects.filter(account=request.account).select_related("user", "campaign")
     action = request.GET.get("action", "")
     if action in Action.values:
         entries = entries.filter(action=action)
@@ -340,11 +340,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def previewers(request: HttpRequest) -> HttpResponse:
+def previewers(request: AccountRequest) -> HttpResponse:
     """The account's previewers: staff whose WeChat receives previews (their openid, e.g. from the follower list)."""
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     if request.method == "POST":
-        if request.role not in PERMISSIONS["administer"]:  # type: ignore[attr-defined]
+        if request.role not in PERMISSIONS["administer"]:
             raise PermissionDenied
         if request.POST.get("remove"):
             services.remove_previewer(account=account, previewer_id=as_int(request.POST["remove"]) or 0)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from wxnotify.accounts.access import SESSION_KEY, account_required, accounts_for
+from wxnotify.accounts.access import SESSION_KEY, AccountRequest, account_required, accounts_for
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.console import selectors
 from wxnotify.console.params import as_int
@@ -21,8 +21,8 @@ from wxnotify.followers.models import Follower, FollowerChange
 
 
 @account_required()
-def home(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def home(request: AccountRequest) -> HttpResponse:
+    account = request.account
     now = timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     changes = FollowerChange.objects.filter(account=account, occurred_at__gte=today)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wxnotify.accounts.access import PERMISSIONS, account_required
+from wxnotify.accounts.access import PERMISSIONS, AccountRequest, account_required
 from wxnotify.campaigns.models import Previewer
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_int
@@ -22,16 +22,16 @@ from wxnotify.engagement.models import KeywordRule, SecondMessage, Welcome
 from wxnotify.engagement.reasons import explain
 
 
-def _may_operate(request: HttpRequest) -> bool:
-    return request.role in PERMISSIONS["operate"]  # type: ignore[attr-defined]
+def _may_operate(request: AccountRequest) -> bool:
+    return request.role in PERMISSIONS["operate"]
 
 
 # --- welcome --------------------------------------------------------------------------------------
 
 
 @account_required()
-def welcome_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def welcome_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     sent = SecondMessage.objects.filter(account=account, is_test=False).select_related("inbound").defer("inbound__body")
     state = request.GET.get("state", "")
     if state in SecondMessage.State.values:
@@ -52,8 +52,8 @@ def welcome_list(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def welcome_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def welcome_edit(request: AccountRequest, pk: int | None = None) -> HttpResponse:
+    account = request.account
     welcome = get_object_or_404(Welcome, pk=pk, account=account) if pk else None
     if request.method == "POST" and not _may_operate(request):
         raise PermissionDenied
@@ -76,16 +76,16 @@ def welcome_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @require_POST
 @account_required("operate")
-def welcome_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    services.delete_welcome(welcome=get_object_or_404(Welcome, pk=pk, account=request.account))  # type: ignore[attr-defined]
+def welcome_delete(request: AccountRequest, pk: int) -> HttpResponse:
+    services.delete_welcome(welcome=get_object_or_404(Welcome, pk=pk, account=request.account))
     messages.success(request, _("已删除。"))
     return redirect("engagement:welcome_list")
 
 
 @require_POST
 @account_required("operate")
-def welcome_test(request: HttpRequest, pk: int) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def welcome_test(request: AccountRequest, pk: int) -> HttpResponse:
+    account = request.account
     welcome = get_object_or_404(Welcome, pk=pk, account=account)
     previewer = Previewer.objects.filter(account=account, pk=as_int(request.POST.get("previewer")) or 0).first()
     if previewer is None:
@@ -104,14 +104,14 @@ def welcome_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_required()
-def rule_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def rule_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     return render(request, "engagement/rules.html", {"rules": selectors.rules_with_hits(account)})
 
 
 @account_required()
-def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def rule_edit(request: AccountRequest, pk: int | None = None) -> HttpResponse:
+    account = request.account
     rule = get_object_or_404(KeywordRule, pk=pk, account=account) if pk else None
     if request.method == "POST" and not _may_operate(request):
         raise PermissionDenied
@@ -125,8 +125,8 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @require_POST
 @account_required("operate")
-def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    services.delete_rule(rule=get_object_or_404(KeywordRule, pk=pk, account=request.account))  # type: ignore[attr-defined]
+def rule_delete(request: AccountRequest, pk: int) -> HttpResponse:
+    services.delete_rule(rule=get_object_or_404(KeywordRule, pk=pk, account=request.account))
     messages.success(request, _("已删除。"))
     return redirect("engagement:rules")
 
@@ -135,8 +135,8 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_required()
-def menu(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def menu(request: AccountRequest) -> HttpResponse:
+    account = request.account
     rows = selectors.draft_rows(account)
     parents = [(r["uid"], r["name"]) for r in sorted(rows, key=lambda r: r["position"]) if not r["parent"]]
     if request.method == "POST":
@@ -192,6 +192,6 @@ def _menu_result(request: HttpRequest, action: Any, success: str) -> HttpRespons
 
 
 @account_required()
-def menu_versions(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def menu_versions(request: AccountRequest) -> HttpResponse:
+    account = request.account
     return render(request, "engagement/menu_versions.html", {"versions": selectors.versions_with_items(account)})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wxnotify.accounts.access import account_required
+from wxnotify.accounts.access import AccountRequest, account_required
 from wxnotify.console.paging import keyset_page
 from wxnotify.console.params import as_text
 from wxnotify.followers.models import Follower
@@ -17,8 +17,8 @@ from wxnotify.followers.tasks import sync_account_followers
 
 
 @account_required()
-def follower_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def follower_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     followers = Follower.objects.filter(account=account)
     state = request.GET.get("state", "following")
     if state == "following":
@@ -39,9 +39,9 @@ def follower_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @account_required("administer")
-def start_sync(request: HttpRequest) -> HttpResponse:
+def start_sync(request: AccountRequest) -> HttpResponse:
     """Queue a follower sync with WeChat; the worker runs it (it can take minutes for a big account)."""
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     transaction.on_commit(lambda: sync_account_followers(account.pk))
     messages.success(request, _("已开始从微信同步粉丝列表，完成后本页数字会更新。"))
     return redirect("followers:list")

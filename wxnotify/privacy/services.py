@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
@@ -198,7 +199,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def erase(*, account: OfficialAccount, openid: str, user: Any, why: str) -> dict[str, int]:
+def erase(*, account: OfficialAccount, openid: str, user: User | None, why: str) -> dict[str, int]:
     """Erase this person from this account (see the module's docstring); returns the rows changed per kind."""
     pseudonym = PSEUDONYM + secrets.token_hex(12)
     changed: dict[str, int] = {}
@@ -233,7 +234,7 @@ def erase(*, account: OfficialAccount, openid: str, user: Any, why: str) -> dict
     return changed
 
 
-def record_export(*, account: OfficialAccount, openid: str, user: Any, why: str) -> None:
+def record_export(*, account: OfficialAccount, openid: str, user: User | None, why: str) -> None:
     PrivacyAction.objects.create(
         account=account,
         user=user,

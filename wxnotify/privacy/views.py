@@ -4,12 +4,11 @@ one openid, export it as a workbook, or erase it; every request is kept (who, wh
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from wxnotify.accounts.access import account_required
+from wxnotify.accounts.access import AccountRequest, account_required
 from wxnotify.console.exports import xlsx_response
 from wxnotify.console.params import as_text
 from wxnotify.privacy import services
@@ -17,9 +16,9 @@ from wxnotify.privacy.models import PrivacyAction
 
 
 @account_required("administer")
-def requests(request: HttpRequest) -> HttpResponseBase:
+def requests(request: AccountRequest) -> HttpResponseBase:
     # Everything goes by POST: an openid in a URL would end up in access logs.
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     openid = as_text(request.POST.get("openid"), max_length=64).strip() if request.method == "POST" else ""
     why = as_text(request.POST.get("why"), max_length=200).strip() if request.method == "POST" else ""
     if openid and ("erase" in request.POST or "export" in request.POST):

@@ -7,7 +7,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from wxnotify.accounts.access import account_required
+from wxnotify.accounts.access import AccountRequest, account_required
 from wxnotify.campaigns.models import Campaign
 from wxnotify.console.exports import csv_response, xlsx_response
 from wxnotify.console.paging import keyset_page
@@ -64,11 +64,11 @@ def _granularities() -> list[tuple[str, str]]:
 
 
 @account_required()
-def subscriptions(request: HttpRequest) -> HttpResponseBase:
+def subscriptions(request: AccountRequest) -> HttpResponseBase:
     """New subscriptions per month per template."""
     months = _months(request)
-    series = selectors.subscriptions_by_month(request.account, months)  # type: ignore[attr-defined]
-    by_activity = selectors.subscriptions_by_activity(request.account, months)  # type: ignore[attr-defined]
+    series = selectors.subscriptions_by_month(request.account, months)
+    by_activity = selectors.subscriptions_by_activity(request.account, months)
     sheets = {
         "months": tables.subscriptions(months, series),
         "activities": tables.subscriptions_by_activity(by_activity),
@@ -99,9 +99,9 @@ def subscriptions(request: HttpRequest) -> HttpResponseBase:
 
 
 @account_required()
-def menu(request: HttpRequest) -> HttpResponseBase:
+def menu(request: AccountRequest) -> HttpResponseBase:
     """Custom-menu taps per item (across renames), share, trend, month-on-month and year-on-year."""
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     months = _months(request)
     granularity = _granularity(request)
     uses = selectors.menu_use(account, months)
@@ -134,11 +134,11 @@ def menu(request: HttpRequest) -> HttpResponseBase:
 
 
 @account_required()
-def followers(request: HttpRequest) -> HttpResponseBase:
+def followers(request: AccountRequest) -> HttpResponseBase:
     """Follows, unfollows, net and total over time; follows by QR scene."""
     months = _months(request)
     granularity = _granularity(request)
-    growth = selectors.follower_growth(request.account, months, granularity)  # type: ignore[attr-defined]
+    growth = selectors.follower_growth(request.account, months, granularity)
     sheets = {"growth": tables.followers(growth), "scenes": tables.scenes(growth)}
     if exported := _export(request, sheets, "followers"):
         return exported
@@ -169,9 +169,9 @@ def followers(request: HttpRequest) -> HttpResponseBase:
 
 
 @account_required()
-def sparklines(request: HttpRequest) -> JsonResponse:
+def sparklines(request: AccountRequest) -> JsonResponse:
     """The notification list's sparklines (drawn by static/stats/sparklines.js)."""
-    series = selectors.recent_subscriptions(request.account)  # type: ignore[attr-defined]
+    series = selectors.recent_subscriptions(request.account)
     return JsonResponse(
         {
             "weeks": selectors.SPARK_WEEKS,
@@ -182,10 +182,10 @@ def sparklines(request: HttpRequest) -> JsonResponse:
 
 
 @account_required()
-def notifications(request: HttpRequest) -> HttpResponseBase:
+def notifications(request: AccountRequest) -> HttpResponseBase:
     """Every send's funnel side by side (one template's sends, or all), and what became of their
     deliveries day by day."""
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     templates = list(Template.objects.filter(account=account).order_by("title"))
     chosen = as_int(request.GET.get("template"))
     template = next((t for t in templates if t.pk == chosen), None)
@@ -245,10 +245,10 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
 
 
 @account_required()
-def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
+def notification(request: AccountRequest, pk: int) -> HttpResponseBase:
     """One send — target → sent → delivered → tapped, why the others did not get it, each day's sends,
     reports and taps."""
-    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)  # type: ignore[attr-defined]
+    campaign = get_object_or_404(Campaign, pk=pk, account=request.account)
     (funnel,) = selectors.funnels([campaign])
     reasons = selectors.failure_reasons(campaign)
     days, by_day = selectors.campaign_days(campaign)
@@ -298,10 +298,10 @@ def notification(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @account_required()
-def report(request: HttpRequest) -> HttpResponseBase:
+def report(request: AccountRequest) -> HttpResponseBase:
     """The month's report in one click — subscriptions by template and activity, sends and why people did
     not get them, menu use with share and year-on-year, follower growth — printable, or as a workbook."""
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     default = selectors.month_range(default_months=2).first  # last month: the one a report is usually about
     month = selectors.month_range(as_text(request.GET.get("month"), max_length=7) or f"{default:%Y-%m}")
     month = selectors.MonthRange(month.first, month.first)

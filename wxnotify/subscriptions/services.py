@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
@@ -263,7 +264,7 @@ class Counts:
     current: int  # can receive a notification now
 
 
-def save_activity(*, form: Any, user: Any) -> Activity:
+def save_activity(*, form: Any, user: User | None) -> Activity:
     """Save a valid ActivityForm (the console's or the API's): a new activity remembers who made it."""
     activity: Activity = form.save()
     if not activity.created_by_id and getattr(user, "pk", None):

@@ -7,14 +7,14 @@ import logging
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from wechat.errors import WeChatError
-from wxnotify.accounts.access import account_required
+from wxnotify.accounts.access import AccountRequest, account_required
 from wxnotify.console.paging import keyset_page
 from wxnotify.subscriptions import services
 from wxnotify.subscriptions.forms import ActivityForm
@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 
 @account_required()
-def template_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def template_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     counts = services.template_counts(account)
     templates = Template.objects.filter(account=account).prefetch_related("activities")
     rows = [(t, counts.get(t.pk, services.Counts(0, 0))) for t in templates]
@@ -40,8 +40,8 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @account_required("operate")
-def template_sync(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def template_sync(request: AccountRequest) -> HttpResponse:
+    account = request.account
     try:
         report = async_to_sync(sync_templates)(account)
     except WeChatError as error:
@@ -64,9 +64,9 @@ def template_sync(request: HttpRequest) -> HttpResponse:
 
 
 @account_required()
-def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    template = get_object_or_404(Template, pk=pk, account=request.account)  # type: ignore[attr-defined]
-    counts = services.template_counts(request.account).get(template.pk, services.Counts(0, 0))  # type: ignore[attr-defined]
+def template_detail(request: AccountRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(Template, pk=pk, account=request.account)
+    counts = services.template_counts(request.account).get(template.pk, services.Counts(0, 0))
     # A try-out form: values typed here are checked as WeChat would check them, with a card preview.
     values = {k["key"]: request.POST.get(k["key"], "") for k in template.keywords} if request.method == "POST" else {}
     errors = validate_fields(template.keywords, values) if values else []
@@ -89,15 +89,15 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_required()
-def activity_list(request: HttpRequest) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def activity_list(request: AccountRequest) -> HttpResponse:
+    account = request.account
     activities = Activity.objects.filter(account=account).prefetch_related("templates")
     return render(request, "subscriptions/activities.html", {"activities": activities})
 
 
 @account_required("operate")
-def activity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def activity_edit(request: AccountRequest, pk: int | None = None) -> HttpResponse:
+    account = request.account
     activity = get_object_or_404(Activity, pk=pk, account=account) if pk else None
     form = ActivityForm(request.POST or None, instance=activity, account=account)
     if request.method == "POST" and form.is_valid():
@@ -108,8 +108,8 @@ def activity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @account_required()
-def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    account = request.account  # type: ignore[attr-defined]
+def activity_detail(request: AccountRequest, pk: int) -> HttpResponse:
+    account = request.account
     activity = get_object_or_404(Activity.objects.prefetch_related("templates"), pk=pk, account=account)
     counts = services.activity_counts(activity)
     rows = [(t, counts.get(t.pk, services.Counts(0, 0))) for t in activity.templates.all()]
@@ -124,8 +124,8 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_required()
-def activity_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    activity = get_object_or_404(Activity, pk=pk, account=request.account)  # type: ignore[attr-defined]
+def activity_qr(request: AccountRequest, pk: int, fmt: str) -> HttpResponse:
+    activity = get_object_or_404(Activity, pk=pk, account=request.account)
     image, content_type = qr_code(activity, fmt)
     response = HttpResponse(image, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="activity-{activity.code}.{fmt}"'
@@ -133,6 +133,6 @@ def activity_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 @account_required()
-def activity_poster(request: HttpRequest, pk: int) -> HttpResponse:
-    activity = get_object_or_404(Activity, pk=pk, account=request.account)  # type: ignore[attr-defined]
+def activity_poster(request: AccountRequest, pk: int) -> HttpResponse:
+    activity = get_object_or_404(Activity, pk=pk, account=request.account)
     return render(request, "subscriptions/poster.html", {"activity": activity, "page_url": page_url(activity)})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
+from wxnotify.accounts.access import AccountRequest
 from wxnotify.api import schemas
 from wxnotify.api.auth import require
 from wxnotify.api.endpoints.paging import Before, subscriber_page
@@ -25,7 +25,7 @@ ERRORS = {
 
 
 @router.get("/me", response={200: schemas.Me} | ERRORS, summary="The token's account, scopes and person")
-def me(request: HttpRequest) -> dict[str, object]:
+def me(request: AccountRequest) -> dict[str, object]:
     token = request.auth  # type: ignore[attr-defined]
     return {
         "account": token.account.name,
@@ -33,7 +33,7 @@ def me(request: HttpRequest) -> dict[str, object]:
         "token": token.prefix,
         "scopes": token.scopes,
         "acts_as": token.created_by.get_username(),
-        "role": str(request.role),  # type: ignore[attr-defined]
+        "role": str(request.role),
     }
 
 
@@ -42,9 +42,9 @@ def me(request: HttpRequest) -> dict[str, object]:
     response={200: list[schemas.TemplateOut]} | ERRORS,
     summary="The account's notification templates with their subscriber counts",
 )
-def templates(request: HttpRequest) -> list[dict[str, object]]:
+def templates(request: AccountRequest) -> list[dict[str, object]]:
     require(request, "read")
-    account = request.account  # type: ignore[attr-defined]
+    account = request.account
     counts = subscriptions.template_counts(account)
     out = []
     for t in Template.objects.filter(account=account).order_by("title", "pk"):
@@ -68,8 +68,8 @@ def templates(request: HttpRequest) -> list[dict[str, object]]:
     response={200: schemas.SubscriberPage} | ERRORS,
     summary="A template's subscribers, newest first (keyset paged; `current` for those who can receive now)",
 )
-def template_subscribers(request: HttpRequest, template_id: str, paging: Query[Before]) -> dict[str, object]:
+def template_subscribers(request: AccountRequest, template_id: str, paging: Query[Before]) -> dict[str, object]:
     require(request, "read")
-    template = get_object_or_404(Template, account=request.account, template_id=template_id)  # type: ignore[attr-defined]
+    template = get_object_or_404(Template, account=request.account, template_id=template_id)
     rows = Subscription.objects.filter(template=template)
     return subscriber_page(rows, paging)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
+from wxnotify.accounts.access import AccountRequest
 from wxnotify.api import schemas
 from wxnotify.api.auth import require
 from wxnotify.api.endpoints.account import ERRORS
@@ -63,15 +64,15 @@ def _detail(a: Activity) -> dict[str, Any]:
     }
 
 
-def _activity(request: HttpRequest, activity_id: int) -> Activity:
+def _activity(request: AccountRequest, activity_id: int) -> Activity:
     queryset = Activity.objects.prefetch_related("templates")
-    return get_object_or_404(queryset, pk=activity_id, account=request.account)  # type: ignore[attr-defined]
+    return get_object_or_404(queryset, pk=activity_id, account=request.account)
 
 
 @router.get("/activities", response={200: list[schemas.ActivityOut]} | ERRORS, summary="The account's activities")
-def activities(request: HttpRequest) -> list[dict[str, Any]]:
+def activities(request: AccountRequest) -> list[dict[str, Any]]:
     require(request, "read")
-    rows = Activity.objects.filter(account=request.account).prefetch_related("templates")  # type: ignore[attr-defined]
+    rows = Activity.objects.filter(account=request.account).prefetch_related("templates")
     return [_summary(a) for a in rows.order_by("-starts_at", "-pk")]
 
 
@@ -80,13 +81,13 @@ def activities(request: HttpRequest) -> list[dict[str, Any]]:
     response={200: schemas.ActivityDetail} | ERRORS,
     summary="One activity: its patient page, QR code and poster, and how many subscribed from it",
 )
-def activity(request: HttpRequest, activity_id: int) -> dict[str, Any]:
+def activity(request: AccountRequest, activity_id: int) -> dict[str, Any]:
     require(request, "read")
     return _detail(_activity(request, activity_id))
 
 
-def _save(request: HttpRequest, data: dict[str, Any], instance: Activity | None) -> Activity:
-    account = request.account  # type: ignore[attr-defined]
+def _save(request: AccountRequest, data: dict[str, Any], instance: Activity | None) -> Activity:
+    account = request.account
     if "templates" in data:
         ids = list(data["templates"])
         found = dict(Template.objects.filter(account=account, template_id__in=ids).values_list("template_id", "pk"))
@@ -104,7 +105,7 @@ def _save(request: HttpRequest, data: dict[str, Any], instance: Activity | None)
     response={201: schemas.ActivityDetail} | ERRORS,
     summary="Create an activity (the console's checks); send an Idempotency-Key to retry safely",
 )
-def create_activity(request: HttpRequest, payload: schemas.ActivityIn) -> Status[dict[str, Any]]:
+def create_activity(request: AccountRequest, payload: schemas.ActivityIn) -> Status[dict[str, Any]]:
     require(request, "write", "operate")
     created = _save(request, payload.dict(), None)
     return Status(201, _detail(_activity(request, created.pk)))
@@ -115,7 +116,7 @@ def create_activity(request: HttpRequest, payload: schemas.ActivityIn) -> Status
     response={200: schemas.ActivityDetail} | ERRORS,
     summary="Change an activity: only the fields given change",
 )
-def update_activity(request: HttpRequest, activity_id: int, payload: schemas.ActivityPatch) -> dict[str, Any]:
+def update_activity(request: AccountRequest, activity_id: int, payload: schemas.ActivityPatch) -> dict[str, Any]:
     require(request, "write", "operate")
     current = _activity(request, activity_id)
     data: dict[str, Any] = {name: getattr(current, name) for name in FIELDS}
@@ -131,7 +132,7 @@ def _image(fmt: str) -> dict[str, Any]:
     return {"responses": {"200": {"description": "The QR code", "content": {media: {"schema": {"type": "string"}}}}}}
 
 
-def _qr(request: HttpRequest, activity_id: int, fmt: str) -> HttpResponse:
+def _qr(request: AccountRequest, activity_id: int, fmt: str) -> HttpResponse:
     require(request, "read")
     found = _activity(request, activity_id)
     image, content_type = qr_code(found, fmt)
@@ -147,7 +148,7 @@ def _qr(request: HttpRequest, activity_id: int, fmt: str) -> HttpResponse:
     summary="The patient page's QR code (PNG)",
     openapi_extra=_image("png"),
 )
-def activity_qr_png(request: HttpRequest, activity_id: int) -> HttpResponse:
+def activity_qr_png(request: AccountRequest, activity_id: int) -> HttpResponse:
     return _qr(request, activity_id, "png")
 
 
@@ -158,7 +159,7 @@ def activity_qr_png(request: HttpRequest, activity_id: int) -> HttpResponse:
     summary="The patient page's QR code (SVG)",
     openapi_extra=_image("svg"),
 )
-def activity_qr_svg(request: HttpRequest, activity_id: int) -> HttpResponse:
+def activity_qr_svg(request: AccountRequest, activity_id: int) -> HttpResponse:
     return _qr(request, activity_id, "svg")
 
 
@@ -171,7 +172,7 @@ def activity_qr_svg(request: HttpRequest, activity_id: int) -> HttpResponse:
         "responses": {"200": {"description": "The poster", "content": {"text/html": {"schema": {"type": "string"}}}}}
     },
 )
-def activity_poster(request: HttpRequest, activity_id: int) -> HttpResponse:
+def activity_poster(request: AccountRequest, activity_id: int) -> HttpResponse:
     require(request, "read")
     found = _activity(request, activity_id)
     html = render_to_string("subscriptions/poster.html", {"activity": found, "page_url": page_url(found)}, request)
@@ -183,6 +184,6 @@ def activity_poster(request: HttpRequest, activity_id: int) -> HttpResponse:
     response={200: schemas.SubscriberPage} | ERRORS,
     summary="The people who subscribed from this activity, newest first (keyset paged)",
 )
-def activity_subscribers(request: HttpRequest, activity_id: int, paging: Query[Before]) -> dict[str, Any]:
+def activity_subscribers(request: AccountRequest, activity_id: int, paging: Query[Before]) -> dict[str, Any]:
     require(request, "read")
     return subscriber_page(subscribers_of(_activity(request, activity_id)), paging)

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
+from wxnotify.accounts.access import AccountRequest
 from wxnotify.api import schemas
 from wxnotify.api.auth import require
 from wxnotify.api.endpoints.account import ERRORS
@@ -59,19 +59,19 @@ FORM_FIELDS: list[str] = list(CampaignForm.Meta.fields)
 CLEARABLE = {"activity", "source_campaign", "scheduled_at", "minutes_before_start", "canary_count", "canary_percent"}
 
 
-def _verbs(request: HttpRequest, campaign: Campaign) -> list[str]:
+def _verbs(request: AccountRequest, campaign: Campaign) -> list[str]:
     """What this token may do to the campaign now: its person's actions (role, state, two-person rule)
     within its scopes."""
     token = request.auth  # type: ignore[attr-defined]
     out = []
-    for action in lifecycle.available(campaign, request.user, role=request.role):  # type: ignore[attr-defined]
+    for action in lifecycle.available(campaign, request.user, role=request.role):
         verb, scope = BY_ACTION.get(action, ("update", "write") if action == Action.EDIT else ("", ""))
         if verb and scope in token.scopes:
             out.append(verb)
     return sorted(out)
 
 
-def out(request: HttpRequest, campaign: Campaign, counts: dict[str, int] | None = None) -> dict[str, Any]:
+def out(request: AccountRequest, campaign: Campaign, counts: dict[str, int] | None = None) -> dict[str, Any]:
     progress = selectors.progress(campaign) if counts is None else counts
     live = selectors.live(campaign, progress, timezone.now())
     return {
@@ -106,9 +106,9 @@ def out(request: HttpRequest, campaign: Campaign, counts: dict[str, int] | None 
     }
 
 
-def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
+def _campaign(request: AccountRequest, campaign_id: int) -> Campaign:
     queryset = Campaign.objects.select_related("template", "account")
-    return get_object_or_404(queryset, pk=campaign_id, account=request.account)  # type: ignore[attr-defined]
+    return get_object_or_404(queryset, pk=campaign_id, account=request.account)
 
 
 def _form_data(account: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +121,8 @@ def _form_data(account: Any, values: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _save(request: HttpRequest, values: dict[str, Any], instance: Campaign | None) -> Campaign:
-    account = request.account  # type: ignore[attr-defined]
+def _save(request: AccountRequest, values: dict[str, Any], instance: Campaign | None) -> Campaign:
+    account = request.account
     form = CampaignForm(_form_data(account, values), instance=instance, account=account)
     check(form)
     return services.save(campaign=form.save(commit=False), user=request.user)
@@ -135,9 +135,9 @@ class Listing(Schema):
 
 
 @router.get("/campaigns", response={200: schemas.CampaignPage} | ERRORS, summary="Notifications, newest first")
-def campaigns(request: HttpRequest, query: Query[Listing]) -> dict[str, Any]:
+def campaigns(request: AccountRequest, query: Query[Listing]) -> dict[str, Any]:
     require(request, "read")
-    rows = selectors.listed(request.account)  # type: ignore[attr-defined]
+    rows = selectors.listed(request.account)
     if query.state in Campaign.State.values:
         rows = rows.filter(state=query.state)
     found, after = page(rows.select_related("account"), query)
@@ -151,7 +151,7 @@ def campaigns(request: HttpRequest, query: Query[Listing]) -> dict[str, Any]:
     response={201: schemas.CampaignOut} | ERRORS,
     summary="Compose a notification (a draft), with the console's checks; send an Idempotency-Key",
 )
-def create(request: HttpRequest, payload: schemas.CampaignIn) -> Status[dict[str, Any]]:
+def create(request: AccountRequest, payload: schemas.CampaignIn) -> Status[dict[str, Any]]:
     require(request, "write", "operate")
     campaign = _save(request, payload.dict(), None)
     return Status(201, out(request, _campaign(request, campaign.pk)))
@@ -163,7 +163,7 @@ def create(request: HttpRequest, payload: schemas.CampaignIn) -> Status[dict[str
     summary="Status, live counts",
     url_name="campaign",
 )
-def campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def campaign(request: AccountRequest, campaign_id: int) -> dict[str, Any]:
     require(request, "read")
     return out(request, _campaign(request, campaign_id))
 
@@ -173,7 +173,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     response={200: schemas.CampaignOut} | ACTION_ERRORS,
     summary="Change a draft (or a paused or halted send's content): only the fields given change",
 )
-def update(request: HttpRequest, campaign_id: int, payload: schemas.CampaignPatch) -> dict[str, Any]:
+def update(request: AccountRequest, campaign_id: int, payload: schemas.CampaignPatch) -> dict[str, Any]:
     require(request, "write", "operate")
     current = _campaign(request, campaign_id)
     if not lifecycle.allowed(current, Action.EDIT):
@@ -191,7 +191,7 @@ def update(request: HttpRequest, campaign_id: int, payload: schemas.CampaignPatc
 
 
 def _verb(verb: str, action: Action, scope: str, service: Callable[..., Any]) -> Callable[..., Any]:
-    def take(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+    def take(request: AccountRequest, campaign_id: int) -> dict[str, Any]:
         require(request, scope)
         found = _campaign(request, campaign_id)
         service(campaign=found, user=request.user)  # the lifecycle checks role, state and the two-person rule
@@ -223,7 +223,7 @@ class DeliveryFilter(Schema):
     response={200: schemas.DeliveryPage} | ERRORS,
     summary="Who it was meant for and what happened, with the reason (keyset paged, newest first)",
 )
-def deliveries(request: HttpRequest, campaign_id: int, query: Query[DeliveryFilter]) -> dict[str, Any]:
+def deliveries(request: AccountRequest, campaign_id: int, query: Query[DeliveryFilter]) -> dict[str, Any]:
     require(request, "read")
     found = _campaign(request, campaign_id)
     rows = selectors.deliveries(found, state=query.state, errcode=query.errcode, openid=query.openid)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from wxnotify.accounts.access import AccountRequest
 from wxnotify.api import schemas
 from wxnotify.api.auth import require
 from wxnotify.api.endpoints.account import ERRORS
@@ -27,7 +27,7 @@ class Months(Schema):
     response={200: list[schemas.TemplateMonths]} | ERRORS,
     summary="New subscriptions per month per template (and first-time subscribers), most subscribed first",
 )
-def subscriptions(request: HttpRequest, months: Query[Months]) -> list[dict[str, Any]]:
+def subscriptions(request: AccountRequest, months: Query[Months]) -> list[dict[str, Any]]:
     require(request, "read")
     span = stats.month_range(months.first, months.last)
     labels = [f"{m:%Y-%m}" for m in span.months]
@@ -40,7 +40,7 @@ def subscriptions(request: HttpRequest, months: Query[Months]) -> list[dict[str,
             "first_time": s.first_time,
             "total": s.total,
         }
-        for s in stats.subscriptions_by_month(request.account, span)  # type: ignore[attr-defined]
+        for s in stats.subscriptions_by_month(request.account, span)
     ]
 
 
@@ -49,7 +49,7 @@ def subscriptions(request: HttpRequest, months: Query[Months]) -> list[dict[str,
     response={200: list[schemas.MenuItem]} | ERRORS,
     summary="Custom-menu taps per item: share, and the last month against the one before and a year before",
 )
-def menu(request: HttpRequest, months: Query[Months]) -> list[dict[str, Any]]:
+def menu(request: AccountRequest, months: Query[Months]) -> list[dict[str, Any]]:
     require(request, "read")
     span = stats.month_range(months.first, months.last)
     return [
@@ -64,7 +64,7 @@ def menu(request: HttpRequest, months: Query[Months]) -> list[dict[str, Any]]:
             "month_on_month": u.mom,
             "year_on_year": u.yoy,
         }
-        for u in stats.menu_use(request.account, span)  # type: ignore[attr-defined]
+        for u in stats.menu_use(request.account, span)
     ]
 
 
@@ -73,9 +73,9 @@ def menu(request: HttpRequest, months: Query[Months]) -> list[dict[str, Any]]:
     response={200: schemas.Funnel} | ERRORS,
     summary="One send from its audience to the taps: sent, delivered, failed with reasons, by day",
 )
-def funnel(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def funnel(request: AccountRequest, campaign_id: int) -> dict[str, Any]:
     require(request, "read")
-    campaign = get_object_or_404(Campaign, pk=campaign_id, account=request.account)  # type: ignore[attr-defined]
+    campaign = get_object_or_404(Campaign, pk=campaign_id, account=request.account)
     (f,) = stats.funnels([campaign])
     days, by_day = stats.campaign_days(campaign)
     return {

@@ -68,7 +68,7 @@ def retry_delay(attempts: int, errcode: int | None, *, base: float, now: datetim
     minute quota (45011) says "retry next minute", so then the next minute."""
     if errcode == MINUTE_QUOTA:
         return float(61 - now.second)
-    return min(MAX_BACKOFF, base * 2 ** max(0, attempts - 1))
+    return min(MAX_BACKOFF, base * 2.0 ** max(0, attempts - 1))
 
 
 def quota_hold(errcode: int | None, *, asked_at: datetime, now: datetime) -> float | None:
