@@ -42,6 +42,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy wechat wxsim wxnotify config benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/djlint --lint wxnotify
+	@# django-upgrade rewrites what is not Django 5.2's idiom and fails: run it, commit what it changed
+	$(BIN)/django-upgrade --target-version 5.2 $$(find wxnotify config tests benchmarks -name '*.py' -not -path '*/migrations/*') manage.py
 
 test: lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -130,7 +130,7 @@ def test_a_replayed_state_and_a_reused_code_are_refused(client, hospital):
 def client_for_new_browser():
     from django.test import Client
 
-    return Client(HTTP_USER_AGENT=WECHAT_UA)
+    return Client(headers={"user-agent": WECHAT_UA})
 
 
 def test_unknown_or_archived_activity_is_a_clear_404(client, hospital):

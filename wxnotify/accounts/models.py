@@ -33,7 +33,7 @@ class OfficialAccount(models.Model):
     encoding_aes_key = EncryptedTextField(_("消息加解密密钥（EncodingAESKey）"), blank=True)
     # Kept after a key change: WeChat may still push messages encrypted with it for a while.
     previous_encoding_aes_key = EncryptedTextField(_("上一个 EncodingAESKey"), blank=True)
-    message_mode = models.CharField(_("消息加解密方式"), max_length=16, choices=MessageMode.choices)
+    message_mode = models.CharField(_("消息加解密方式"), max_length=16, choices=MessageMode)
     # The fixed template id of the older one-time subscription message (公众平台「接口权限」), if used.
     one_time_template_id = models.CharField(_("一次性订阅消息模板 ID"), max_length=64, blank=True)
     # Quiet hours (Beijing time): sends wait, scheduling warns. Both empty: no quiet hours.
@@ -80,7 +80,7 @@ class Membership(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    role = models.CharField(_("角色"), max_length=16, choices=Role)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

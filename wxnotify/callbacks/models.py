@@ -96,7 +96,7 @@ class RefusedPushes(models.Model):
     ("refused pushes in the last hour, by reason") instead of a log line per refusal."""
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="refused_pushes")
-    reason = models.CharField(_("原因"), max_length=32, choices=Refusal.choices)
+    reason = models.CharField(_("原因"), max_length=32, choices=Refusal)
     minute = models.DateTimeField()  # the start of the minute, UTC
     count = models.PositiveIntegerField(default=0)
 

@@ -90,7 +90,7 @@ def _callback(request: HttpRequest, appid: str) -> HttpResponse:
         return HttpResponse(echostr, content_type="text/plain")
 
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(request.headers.get("content-length") or 0)
     except ValueError:
         return refuse(account, Refusal.MALFORMED, "bad Content-Length")
     if declared > MAX_BODY_BYTES:

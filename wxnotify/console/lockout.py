@@ -89,7 +89,7 @@ def client_ip(request: HttpRequest) -> str | None:
     count = settings.WXNOTIFY_PROXY_COUNT
     if count <= 0:
         return request.META.get("REMOTE_ADDR")
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
     if len(hops) < count:
         return request.META.get("REMOTE_ADDR")
     return hops[-count]

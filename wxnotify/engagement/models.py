@@ -35,7 +35,7 @@ class ReplyKind(models.TextChoices):
 class ReplyContent(models.Model):
     """A reply: a text, or a 图文 card of one article (WeChat's limit since 2018)."""
 
-    reply_kind = models.CharField(_("回复类型"), max_length=8, choices=ReplyKind.choices, default=ReplyKind.TEXT)
+    reply_kind = models.CharField(_("回复类型"), max_length=8, choices=ReplyKind, default=ReplyKind.TEXT)
     text = models.TextField(_("文字内容"), max_length=TEXT_MAX, blank=True)
     title = models.CharField(_("图文标题"), max_length=TITLE_MAX, blank=True)
     description = models.CharField(_("图文摘要"), max_length=DESCRIPTION_MAX, blank=True)
