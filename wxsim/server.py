@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             import uvloop
 
             loop_factory = uvloop.new_event_loop
-        except ImportError:  # pragma: no cover - uvloop is in the lock file; plain asyncio still works
+        except ImportError:  # only the development requirements install it (the demo runs without)
             loop_factory = None
     print(
         f"wxsim listening on http://{args.host}:{args.port}" + (" (demo account loaded)" if args.demo else ""),
