@@ -34,17 +34,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt pyproject.toml | $
 	@touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python manage.py demo
+	$(BIN)/python -m demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy wechat wxsim wxnotify config benchmarks
+	$(BIN)/mypy wechat wxsim wxnotify config demo benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/djlint --lint wxnotify
 	@# django-upgrade rewrites what is not Django 5.2's idiom and fails: run it, commit what it changed
-	$(BIN)/django-upgrade --target-version 5.2 $$(find wxnotify config tests benchmarks -name '*.py' -not -path '*/migrations/*') manage.py
+	$(BIN)/django-upgrade --target-version 5.2 $$(find wxnotify config demo tests benchmarks -name '*.py' -not -path '*/migrations/*') manage.py
 
 test: lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -25,7 +25,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.simhttp import call, wait_up  # noqa: E402
+from wxsim.client import Simulator  # noqa: E402
 
 DATA = {"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "点击卡片立即预约"}
 
@@ -39,7 +39,7 @@ def simulator(port: int, *, cpu: int | None = None) -> Iterator[str]:
     process = subprocess.Popen(command, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_up(base + "/_sim/stats")
+        Simulator(base).wait_until_up(process=process)
         yield base
     finally:
         process.terminate()
@@ -49,14 +49,11 @@ def simulator(port: int, *, cpu: int | None = None) -> Iterator[str]:
 def prepare(sim: str, recipients: int, *, appid: str = "wxbare00000000001") -> dict[str, Any]:
     """An account, the vaccine template and `recipients` patients with one credit each; a token."""
     secret = "bare-secret"
-    call(sim, "POST", "/_sim/accounts", {"appid": appid, "secret": secret, "original_id": "gh_bare1", "token": "t"})
-    template = call(sim, "POST", f"/_sim/accounts/{appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
-    openids = call(
-        sim, "POST", f"/_sim/accounts/{appid}/patients", {"count": recipients, "credits": {template["priTmplId"]: 1}}
-    )["openids"]
-    token = call(
-        sim, "POST", "/cgi-bin/stable_token", {"grant_type": "client_credential", "appid": appid, "secret": secret}
-    )
+    wechat = Simulator(sim, timeout=600)
+    wechat.put_account(appid=appid, secret=secret, original_id="gh_bare1", token="t")
+    template = wechat.add_template(appid, 5004, [1, 2, 3, 5])
+    openids = wechat.add_patients(appid, recipients, credits={template["priTmplId"]: 1})
+    token = wechat.post("/cgi-bin/stable_token", {"grant_type": "client_credential", "appid": appid, "secret": secret})
     return {
         "appid": appid,
         "secret": secret,

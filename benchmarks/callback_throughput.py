@@ -15,58 +15,50 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
 
 import aiohttp
 
 from benchmarks.summary import record
+from wxsim.client import ServerURL, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+ORIGINAL_ID = "gh_bench00000001"
 GOAL_EVENTS_PER_S, GOAL_P99_MS = 1500, 100  # roadmap targets
 
 
-def build_pushes(account, n: int, *, offset: int = 0, create_time: int) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
-    """n distinct events; called again with the same arguments it gives WeChat's retries of them
-    (same payloads, fresh nonces and signatures)."""
+def build_pushes(server: ServerURL, n: int, *, offset: int = 0, create_time: int) -> list[tuple[str, bytes]]:
+    """n distinct events, each a signed URL and its body; called again with the same arguments it gives
+    WeChat's retries of them (same payloads, fresh nonces and signatures)."""
     from wechat.messages import FollowEvent, MenuClickEvent
-    from wechat.push import build_push
-    from wechat.xmlcodec import render_message
 
-    now = create_time
     out = []
     for i in range(offset, offset + n):
-        base = {
-            "account_original_id": account.original_id,
+        base: dict[str, Any] = {
+            "account_original_id": ORIGINAL_ID,
             "openid": f"oBench{i:022d}",
-            "create_time": now,
+            "create_time": create_time,
             "msg_type": "event",
         }
         message = FollowEvent(**base) if i % 2 else MenuClickEvent(**base, key="MENU_VACCINE")
-        push = build_push(
-            render_message(message),
-            token=account.callback_token,
-            appid=account.appid,
-            mode="safe",
-            encoding_aes_key=account.encoding_aes_key,
-        )
-        out.append((urlencode(push.query), push.body))
+        out.append(server.signed(message))
     return out
 
 
-async def fire(url: str, pushes: list[tuple[str, bytes]], concurrency: int) -> tuple[list[float], int, float]:
+async def fire(pushes: list[tuple[str, bytes]], concurrency: int) -> tuple[list[float], int, float]:
+    """POST each (signed URL, body) with `concurrency` in flight: latencies, failures, seconds."""
     latencies: list[float] = []
     failures = 0
     queue = iter(pushes)
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal failures
-        for query, body in queue:
+        for url, body in queue:
             start = time.perf_counter()
-            async with session.post(f"{url}?{query}", data=body, headers={"Content-Type": "text/xml"}) as response:
+            async with session.post(url, data=body, headers={"Content-Type": "text/xml"}) as response:
                 await response.read()
                 failures += response.status != 200
             latencies.append(time.perf_counter() - start)
@@ -106,7 +98,7 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
     account = OfficialAccount.objects.create(
         name="bench",
         appid="wxbench0000000001",
-        original_id="gh_bench00000001",
+        original_id=ORIGINAL_ID,
         app_secret="s" * 32,
         callback_token="benchtoken",
         encoding_aes_key="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
@@ -116,7 +108,11 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
 
     bare_django.create_table()
     at = int(time.time())
-    pushes = build_pushes(account, args.events, create_time=at)
+    url = f"http://127.0.0.1:{args.port}/wechat/{account.appid}/callback"
+    server_url = ServerURL(
+        url, token=account.callback_token, appid=account.appid, encoding_aes_key=account.encoding_aes_key
+    )
+    pushes = build_pushes(server_url, args.events, create_time=at)
     env = os.environ | {
         "WXNOTIFY_VAR_DIR": var_dir,
         "WXNOTIFY_LOG_LEVEL": "ERROR",
@@ -140,24 +136,22 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict:
         cwd=ROOT,
         env=env,
     )
-    url = f"http://127.0.0.1:{args.port}/wechat/{account.appid}/callback"
     bare_url = f"http://127.0.0.1:{args.port}/bench/bare/"
+
+    def to_bare(pairs: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        return [(bare_url + signed[len(url) :], body) for signed, body in pairs]
+
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        warm = build_pushes(account, 200, offset=10**6, create_time=at)
-        asyncio.run(fire(url, warm, args.concurrency))  # warm-up, both
-        asyncio.run(fire(bare_url, warm, args.concurrency))
-        latencies, failures, elapsed = asyncio.run(fire(url, pushes, args.concurrency))
+        wait_until_up(f"http://127.0.0.1:{args.port}/login/", seconds=60, process=server)
+        warm = build_pushes(server_url, 200, offset=10**6, create_time=at)
+        asyncio.run(fire(warm, args.concurrency))  # warm-up, both
+        asyncio.run(fire(to_bare(warm), args.concurrency))
+        latencies, failures, elapsed = asyncio.run(fire(pushes, args.concurrency))
         # The yardstick, same run, same server, same bodies: a view that verifies nothing and inserts a row.
-        bare_latencies, bare_failures, bare_elapsed = asyncio.run(fire(bare_url, pushes, args.concurrency))
+        bare_latencies, bare_failures, bare_elapsed = asyncio.run(fire(to_bare(pushes), args.concurrency))
         # WeChat's retries: the same payloads again with fresh signatures must change nothing
-        retries = build_pushes(account, args.retries, create_time=at)
-        _, retry_failures, _ = asyncio.run(fire(url, retries, args.concurrency))
+        retries = build_pushes(server_url, args.retries, create_time=at)
+        _, retry_failures, _ = asyncio.run(fire(retries, args.concurrency))
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.seeding import ready_to_send  # noqa: E402
-from benchmarks.simhttp import call, wait_up  # noqa: E402
+from wxsim.client import Simulator, wait_until_up  # noqa: E402
 
 OUT = ROOT / "var" / "chaos"
 PG = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -61,11 +61,11 @@ class Installation:
         self.worker_count = workers
         self.kills = 0
         self.simulator = self._spawn([sys.executable, "-m", "wxsim", "serve", "--port", str(sim_port)])
-        wait_up(self.sim + "/_sim/stats")
+        self.wechat = Simulator(self.sim, timeout=600).wait_until_up(process=self.simulator)
         web = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py"]
         web += ["--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4", "--log-level", "error"]
         self.gunicorn = self._spawn(web)
-        wait_up(self.web + "/login/")
+        wait_until_up(self.web + "/login/", process=self.gunicorn)
         for _ in range(workers):
             self.start_worker()
 
@@ -157,13 +157,13 @@ class Installation:
         from wxnotify.campaigns.models import Delivery
 
         began = time.monotonic()
-        call(self.sim, "POST", "/_sim/drain", {})  # WeChat's delivery reports, pushed to the callback
+        self.wechat.drain()  # WeChat's delivery reports, pushed to the callback
         drained = time.monotonic() - began
         time.sleep(2)
-        received = call(self.sim, "GET", f"/_sim/accounts/{appid}/received?template_id={template_id}&detail=1")
+        received = self.wechat.received(appid, template_id=template_id, detail=1)
         got = set(received["counts"] or {})
         progress = selectors.progress(campaign)
-        pushes = call(self.sim, "GET", "/_sim/stats")["deliveries"]
+        pushes = self.wechat.stats()["deliveries"]
         rows = dict(Delivery.objects.filter(campaign=campaign).values_list("openid", "state"))
         # Lost: a person the log says was sent who never got it, or one the send has no row for, or left pending.
         said_sent_not_received = sum(1 for o, s in rows.items() if s == Delivery.State.SENT and o not in got)
@@ -228,14 +228,14 @@ def transient(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
     campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
     path = "/cgi-bin/message/subscribe/bizsend"
     for fault in ({"errcode": -1, "errmsg": "system error"}, {"http_status": 502}, {"timeout": True}):
-        call(inst.sim, "POST", "/_sim/faults", {"path": path, "rate": 0.0333} | fault)
+        inst.wechat.post("/_sim/faults", {"path": path, "rate": 0.0333} | fault)
 
     def trouble(stop: threading.Event) -> None:
         if not stop.wait(args.recipients / args.rate / 3):
-            call(inst.sim, "POST", f"/_sim/accounts/{appid}/invalidate-token", {})
+            inst.wechat.post(f"/_sim/accounts/{appid}/invalidate-token", {})
 
     times = inst.run(campaign, timeout=args.timeout, during=trouble)
-    call(inst.sim, "DELETE", "/_sim/faults")
+    inst.wechat.clear_faults()
     return times | inst.figures(campaign, appid, template_id, args.recipients)
 
 
@@ -281,10 +281,10 @@ def campaign_error(inst: Installation, args: argparse.Namespace) -> dict[str, An
     services.start(campaign=campaign, user=None)
     time.sleep(args.recipients / args.rate / 3)
     refusal = {"path": BIZSEND, "rate": 1.0, "errcode": 40037, "errmsg": "invalid template_id"}
-    call(inst.sim, "POST", "/_sim/faults", refusal)
+    inst.wechat.post("/_sim/faults", refusal)
     halted = wait_for(campaign, {"halted", "completed"}, args.timeout)
-    refused = call(inst.sim, "GET", "/_sim/stats")["calls"][BIZSEND].get("40037", 0)
-    call(inst.sim, "DELETE", "/_sim/faults")
+    refused = inst.wechat.stats()["calls"][BIZSEND].get("40037", 0)
+    inst.wechat.clear_faults()
     campaign.refresh_from_db()
     stop_reason = campaign.stop_reason
     resumed_at = time.monotonic()
@@ -306,13 +306,13 @@ def latency_quota(inst: Installation, args: argparse.Namespace) -> dict[str, Any
     """WeChat slow (most answers in 20–60 ms, 1 % around 2 s) and its per-minute limit enforced (45011): the
     send waits for the next minute instead of failing anyone."""
     campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
-    call(inst.sim, "POST", "/_sim/faults", {"path": BIZSEND, "latency_ms": {"uniform": [20, 60]}})
-    call(inst.sim, "POST", "/_sim/faults", {"path": BIZSEND, "rate": 0.01, "latency_ms": {"normal": [2000, 200]}})
+    inst.wechat.post("/_sim/faults", {"path": BIZSEND, "latency_ms": {"uniform": [20, 60]}})
+    inst.wechat.post("/_sim/faults", {"path": BIZSEND, "rate": 0.01, "latency_ms": {"normal": [2000, 200]}})
     per_minute = max(200, args.recipients // 3)  # the send needs about three minutes of WeChat's limit
-    call(inst.sim, "POST", "/_sim/quotas", {"per_minute": {BIZSEND: per_minute}})
+    inst.wechat.post("/_sim/quotas", {"per_minute": {BIZSEND: per_minute}})
     times = inst.run(campaign, timeout=args.timeout)
-    stats = call(inst.sim, "GET", "/_sim/stats")["calls"][BIZSEND]
-    call(inst.sim, "DELETE", "/_sim/faults")
+    stats = inst.wechat.stats()["calls"][BIZSEND]
+    inst.wechat.clear_faults()
     return (
         times
         | {"per_minute_limit": per_minute, "answered_45011": stats.get("45011", 0)}

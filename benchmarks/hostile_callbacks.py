@@ -363,9 +363,9 @@ def attack_a_web_app(args: argparse.Namespace, var_dir: str) -> dict[str, Any]:
         server = subprocess.Popen(command, cwd=app_dir, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{args.port}"
     try:
-        from benchmarks.simhttp import wait_up
+        from wxsim.client import wait_until_up
 
-        wait_up(f"{base}/login/")
+        wait_until_up(f"{base}/login/", seconds=60, process=server)
         lines_before = len(log_path.read_bytes().splitlines())
         summary = run(base, hospitals, pushes=args.pushes, concurrency=args.concurrency)
         time.sleep(6)  # refusal counts are written every 5 s

@@ -19,14 +19,13 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.callback_throughput import fire, percentile  # noqa: E402 - after the path is set
-from benchmarks.simhttp import wait_up  # noqa: E402
 from benchmarks.throwaway import throwaway_database  # noqa: E402
+from wxsim.client import ServerURL, wait_until_up  # noqa: E402
 
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
@@ -81,30 +80,24 @@ def questions(rules: int, count: int) -> list[str]:
     return out
 
 
-def pushes(account: Any, texts: list[str], offset: int) -> list[tuple[str, bytes]]:
+def pushes(account: Any, url: str, texts: list[str], offset: int) -> list[tuple[str, bytes]]:
+    """Patients' texts to `account`'s callback at `url`, each a signed URL and an encrypted body."""
     from wechat.messages import TextMessage
-    from wechat.push import build_push
-    from wechat.xmlcodec import render_message
 
-    out = []
-    for i, text in enumerate(texts):
-        message = TextMessage(
-            account_original_id=account.original_id,
-            openid=f"oRules{i % 500:022d}",
-            create_time=int(time.time()),
-            msg_type="text",
-            content=text,
-            id=offset + i,
+    server = ServerURL(url, token=account.callback_token, appid=account.appid, encoding_aes_key=AES_KEY)
+    return [
+        server.signed(
+            TextMessage(
+                account_original_id=account.original_id,
+                openid=f"oRules{i % 500:022d}",
+                create_time=int(time.time()),
+                msg_type="text",
+                content=text,
+                id=offset + i,
+            )
         )
-        push = build_push(
-            render_message(message),
-            token=account.callback_token,
-            appid=account.appid,
-            mode="safe",
-            encoding_aes_key=AES_KEY,
-        )
-        out.append((urlencode(push.query), push.body))
-    return out
+        for i, text in enumerate(texts)
+    ]
 
 
 def matcher_micros(rules: int) -> dict[str, float]:
@@ -154,16 +147,16 @@ def main() -> dict[str, Any]:
             server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
         base = f"http://127.0.0.1:{args.port}"
         try:
-            wait_up(f"{base}/login/")
+            wait_until_up(f"{base}/login/", seconds=60, process=server)
             texts = questions(args.rules, args.messages)
             offset = 10**9
             for concurrency in args.concurrency:
                 for name, account in (("no_rules", without), ("rules", with_rules)):
                     url = f"{base}/wechat/{account.appid}/callback"
                     offset += 10**7
-                    asyncio.run(fire(url, pushes(account, texts[:200], offset), concurrency))  # warm-up
+                    asyncio.run(fire(pushes(account, url, texts[:200], offset), concurrency))  # warm-up
                     offset += 10**7
-                    latencies, failures, elapsed = asyncio.run(fire(url, pushes(account, texts, offset), concurrency))
+                    latencies, failures, elapsed = asyncio.run(fire(pushes(account, url, texts, offset), concurrency))
                     result[f"{name}_c{concurrency}"] = {
                         "messages_per_s": round(len(texts) / elapsed),
                         "p50_ms": round(percentile(latencies, 50) * 1000, 1),

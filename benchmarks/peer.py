@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bare_loop import DATA, prepare  # noqa: E402
-from benchmarks.simhttp import call, wait_up  # noqa: E402
 from benchmarks.summary import record  # noqa: E402
 from benchmarks.throwaway import throwaway_database  # noqa: E402
+from wxsim.client import Simulator  # noqa: E402
 
 
 def peer_script(sim: str, world: dict[str, Any]) -> dict[str, Any]:
@@ -82,10 +82,10 @@ def main() -> dict[str, Any]:
         simulator = subprocess.Popen([sys.executable, "-m", "wxsim", "serve", "--port", str(args.port)], cwd=ROOT)
         sim = f"http://127.0.0.1:{args.port}"
         try:
-            wait_up(sim + "/_sim/stats")
+            Simulator(sim).wait_until_up(process=simulator)
             world = prepare(sim, args.recipients, appid="wxpeer00000000001")
             result = peer_script(sim, world)
-            received = call(sim, "GET", f"/_sim/accounts/{world['appid']}/received?template_id={world['template_id']}")
+            received = Simulator(sim).received(world["appid"], template_id=world["template_id"])
         finally:
             simulator.terminate()
             simulator.wait(timeout=30)

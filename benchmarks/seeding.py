@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.simhttp import call
+from wxsim.client import Simulator
 
 DATA = {"thing1": "九价HPV疫苗", "date2": "2026年12月1日", "thing3": "预防接种门诊", "thing5": "点击卡片立即预约"}
 
@@ -21,12 +21,12 @@ def ready_to_send(
     from wxnotify.subscriptions.models import Subscription, Template
     from wxnotify.subscriptions.services import parse_keywords
 
-    body = {"appid": appid, "secret": secret, "original_id": original_id, "token": "t", "mode": "plaintext"}
-    call(sim, "POST", "/_sim/accounts", body | ({"callback_url": callback_url} if callback_url else {}))
-    tpl = call(sim, "POST", f"/_sim/accounts/{appid}/templates", {"tid": 5004, "kid_list": [1, 2, 3, 5]})
-    openids = call(
-        sim, "POST", f"/_sim/accounts/{appid}/patients", {"count": recipients, "credits": {tpl["priTmplId"]: 1}}
-    )["openids"]
+    wechat = Simulator(sim, timeout=600)
+    wechat.put_account(
+        appid=appid, secret=secret, original_id=original_id, token="t", mode="plaintext", callback_url=callback_url
+    )
+    tpl = wechat.add_template(appid, 5004, [1, 2, 3, 5])
+    openids = wechat.add_patients(appid, recipients, credits={tpl["priTmplId"]: 1})
     account = OfficialAccount.objects.create(
         name=appid,
         appid=appid,

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.seeding import ready_to_send  # noqa: E402
-from benchmarks.simhttp import call, wait_up  # noqa: E402
 from benchmarks.summary import record  # noqa: E402
 from benchmarks.throwaway import throwaway_database  # noqa: E402
+from wxsim.client import Simulator  # noqa: E402
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -73,7 +73,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     workers: list[subprocess.Popen[bytes]] = []
     rss: list[float] = []
     try:
-        wait_up(sim + "/_sim/stats")
+        Simulator(sim).wait_until_up(process=simulator)
         appid = "wxbench0000000003"
         campaign, template_id, _openids = ready_to_send(
             sim,
@@ -97,7 +97,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         window = Delivery.objects.filter(campaign=campaign).aggregate(
             first=Min("attempt_started_at"), last=Max("attempt_started_at")
         )
-        received = call(sim, "GET", f"/_sim/accounts/{appid}/received?template_id={template_id}")
+        received = Simulator(sim).received(appid, template_id=template_id)
         progress = selectors.progress(campaign)
     finally:
         for w in workers:

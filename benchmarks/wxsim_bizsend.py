@@ -15,13 +15,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks.simhttp import call
 from benchmarks.summary import record
+from wxsim.client import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 12_000
@@ -42,25 +40,12 @@ def main() -> dict[str, Any]:
     wrk_pin = ["taskset", "-c", "0"] if pin else []
     server = subprocess.Popen([*pin, sys.executable, "-m", "wxsim", "serve", "--port", str(args.port)], cwd=ROOT)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/_sim/stats", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wechat = Simulator(base).wait_until_up(process=server)
         appid, secret = "wxbench0000000002", "bench-secret"
-        call(
-            base, "POST", "/_sim/accounts", {"appid": appid, "secret": secret, "original_id": "gh_bench2", "token": "t"}
-        )
-        template = call(base, "POST", f"/_sim/accounts/{appid}/templates", {"tid": 5006, "kid_list": [1, 2, 3]})[
-            "priTmplId"
-        ]
-        openids = call(base, "POST", f"/_sim/accounts/{appid}/patients", {"count": 2000, "credits": {template: 1}})[
-            "openids"
-        ]
-        token = call(base, "GET", f"/cgi-bin/token?grant_type=client_credential&appid={appid}&secret={secret}")[
-            "access_token"
-        ]
+        wechat.put_account(appid=appid, secret=secret, original_id="gh_bench2", token="t")
+        template = wechat.add_template(appid, 5006, [1, 2, 3])["priTmplId"]
+        openids = wechat.add_patients(appid, 2000, credits={template: 1})
+        token = wechat.access_token(appid, secret)
         bodies = [
             json.dumps(
                 {
@@ -101,7 +86,7 @@ def main() -> dict[str, Any]:
             text=True,
             check=True,
         ).stdout
-        stats = call(base, "GET", "/_sim/stats")["calls"].get("/cgi-bin/message/subscribe/bizsend", {})
+        stats = wechat.stats()["calls"].get("/cgi-bin/message/subscribe/bizsend", {})
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -210,18 +210,15 @@ def _close_connections_of_the_async_orm_thread():
 
 def link_account(sim: Any, account: Any, callback_url: str = "") -> None:
     """Make the simulated WeChat know `account` exactly as the product has it connected."""
-    sim.post(
-        "/_sim/accounts",
-        {
-            "appid": account.appid,
-            "secret": account.app_secret,
-            "original_id": account.original_id,
-            "token": account.callback_token,
-            "encoding_aes_key": account.encoding_aes_key,
-            "mode": account.message_mode,
-            "callback_url": callback_url,
-            "name": account.name,
-        },
+    sim.put_account(
+        appid=account.appid,
+        secret=account.app_secret,
+        original_id=account.original_id,
+        token=account.callback_token,
+        encoding_aes_key=account.encoding_aes_key,
+        mode=account.message_mode,
+        callback_url=callback_url,
+        name=account.name,
     )
 
 

@@ -18,8 +18,8 @@ from defusedxml.ElementTree import fromstring
 
 from wechat.crypto import CryptoError, MessageCrypto
 from wechat.messages import Message
-from wechat.push import build_push
 from wechat.xmlcodec import MalformedMessage, parse_envelope, render_message
+from wxsim.client import ServerURL
 from wxsim.state import Account, Received, World
 
 
@@ -100,14 +100,15 @@ class Deliverer:
             return delivery
         xml = render_message(message)
         async with self._limit:
+            server = ServerURL(
+                account.callback_url,
+                token=account.token,
+                appid=account.appid,
+                mode=account.mode,
+                encoding_aes_key=account.encoding_aes_key,
+            )
             for _ in range(self.max_attempts):
-                push = build_push(
-                    xml,
-                    token=account.token,
-                    appid=account.appid,
-                    mode=account.mode,
-                    encoding_aes_key=account.encoding_aes_key,
-                )
+                push = server.build(xml)  # each attempt signed anew, as WeChat's retries are
                 started = time.perf_counter()
                 self.stats["attempts"] += 1
                 try:

@@ -1,26 +1,27 @@
-"""Running wxsim inside a test process: a background thread with its own event loop, and a small
-synchronous client for the control API. `with running_simulator() as sim: ...`"""
+"""Running wxsim inside a test process: a background thread with its own event loop, and the public
+client (`wxsim.client.Simulator`) with a hand on its world. `with running_simulator() as sim: ...`"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from aiohttp import web
 
+from wxsim.client import Simulator
 from wxsim.server import DELIVERER, WORLD, build_app, start
 from wxsim.state import World
 
 
-class SimulatorClient:
+class SimulatorClient(Simulator):
+    """The public client (`wxsim.client.Simulator`) of a simulator running in this process, with a hand
+    on its world for a test's assertions."""
+
     def __init__(self, base_url: str, app: web.Application, loop: asyncio.AbstractEventLoop) -> None:
-        self.base_url = base_url
+        super().__init__(base_url)
         self.app = app
         self.loop = loop
 
@@ -37,27 +38,6 @@ class SimulatorClient:
     async def _run(self, fn: Any) -> Any:
         result = fn()
         return await result if asyncio.iscoroutine(result) else result
-
-    def request(self, method: str, path: str, body: Any = None, *, expect: int = 200) -> Any:
-        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 - the simulator's own loopback URL
-            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
-                status, payload = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, payload = error.code, error.read()
-        result = json.loads(payload) if payload else None
-        if status != expect:
-            raise AssertionError(f"{method} {path} answered {status}: {result}")
-        return result
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
-        return self.request("POST", path, body if body is not None else {}, **kw)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw)
 
     def drain(self) -> None:
         self.call(self.app[DELIVERER].drain)

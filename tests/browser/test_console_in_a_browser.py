@@ -1,31 +1,26 @@
 """An operator logs in, reads the dashboard in Chinese, watches it update live, and switches to English."""
 
 import re
-import urllib.request
-from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, as_account, fixture_xml
-from wechat.push import build_push
+from wxsim.client import ServerURL
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def deliver(live_server, account, xml: bytes) -> int:
     """Push to the live server over real HTTP, as WeChat would."""
-    built = build_push(
-        xml,
+    server = ServerURL(
+        f"{live_server.url}/wechat/{account.appid}/callback",
         token=account.callback_token,
         appid=account.appid,
         mode=account.message_mode,
         encoding_aes_key=account.encoding_aes_key,
     )
-    url = f"{live_server.url}/wechat/{account.appid}/callback?{urlencode(built.query)}"
-    request = urllib.request.Request(url, data=built.body, headers={"Content-Type": "text/xml"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status
+    return server.push(xml, timeout=5)[0]
 
 
 def test_operator_logs_in_and_sees_the_dashboard_update_live(page, live_server, personas, screenshot):

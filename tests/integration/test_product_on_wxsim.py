@@ -13,6 +13,7 @@ from wxnotify.accounts.wechat import account_api
 from wxnotify.callbacks import dispatch
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.followers.models import Follower, FollowerChange
+from wxsim.client import SimulatorError
 from wxsim.testing import running_simulator
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,7 +116,7 @@ def test_concurrent_pushes_from_many_patients_are_each_stored_once(hospital):
     def click(openid):
         try:
             sim.post(f"/_sim/accounts/{account.appid}/patients/{openid}/click", {"key": "MENU_GUIDE_OPD"})
-        except AssertionError as error:
+        except SimulatorError as error:
             errors.append(error)
 
     threads = [threading.Thread(target=click, args=(o,)) for o in openids]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
@@ -26,7 +23,7 @@ def sim():
 
 
 class WeChat:
-    """Calls the simulator's WeChat API the way any client would: plain HTTP + JSON."""
+    """Calls the simulator's WeChat API the way any client would, with the account's current token."""
 
     def __init__(self, sim: SimulatorClient) -> None:
         self.sim = sim
@@ -35,21 +32,13 @@ class WeChat:
     def __call__(
         self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, token: bool = True
     ) -> dict[str, Any]:
+        # WeChat answers its errors with HTTP 200 too: the client raises on any other status
         query = dict(params or {})
-        if token:
-            query.setdefault("access_token", self.access_token)
-        url = f"{self.sim.base_url}{path}?{urlencode(query)}"
-        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200  # WeChat answers errors with HTTP 200 too
-            return json.loads(response.read())
+        access_token = query.pop("access_token", self.access_token) if token else None
+        return self.sim.wechat(method, path, access_token, body, **query)
 
     def login(self) -> str:
-        result = self(
-            "GET", "/cgi-bin/token", {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}, token=False
-        )
-        self.access_token = result["access_token"]
+        self.access_token = self.sim.access_token(APPID, SECRET)
         return self.access_token
 
 
@@ -96,18 +85,15 @@ def inbox():
 
 def put_account(sim: SimulatorClient, callback_url: str, *, mode: str = "safe") -> None:
     """The hospital account of these tests, as WeChat knows it."""
-    sim.post(
-        "/_sim/accounts",
-        {
-            "appid": APPID,
-            "secret": SECRET,
-            "original_id": "gh_abcdef123456",
-            "token": "cbtoken",
-            "encoding_aes_key": AES_KEY,
-            "mode": mode,
-            "callback_url": callback_url,
-            "name": "瑞康医院",
-        },
+    sim.put_account(
+        appid=APPID,
+        secret=SECRET,
+        original_id="gh_abcdef123456",
+        token="cbtoken",
+        encoding_aes_key=AES_KEY,
+        mode=mode,
+        callback_url=callback_url,
+        name="瑞康医院",
     )
 
 

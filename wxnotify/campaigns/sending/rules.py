@@ -63,24 +63,28 @@ def in_quiet_hours(quiet: tuple[time, time] | None, at: datetime, zone: str) -> 
     return local >= start or local < end
 
 
+def _after_the_minute_of(moment: datetime) -> datetime:
+    """WeChat counts a request in the calendar minute it arrived: the first moment a request is counted in
+    the next one, with a second's margin for the two clocks."""
+    return moment.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=1)
+
+
 def retry_delay(attempts: int, errcode: int | None, *, base: float, now: datetime) -> float:
     """Seconds until a transient failure is tried again: doubling from `base` (at most a minute); WeChat's
     minute quota (45011) says "retry next minute", so then the next minute."""
     if errcode == MINUTE_QUOTA:
-        return float(61 - now.second)
+        return (_after_the_minute_of(now) - now).total_seconds()
     return min(MAX_BACKOFF, base * 2.0 ** max(0, attempts - 1))
 
 
 def quota_hold(errcode: int | None, *, asked_at: datetime, now: datetime) -> float | None:
-    """Seconds every sender of the account waits after WeChat's per-minute quota (45011), or None. WeChat
-    counts a request in the calendar minute it arrived, so nothing sent before the next minute can succeed:
-    holding back all senders (not only the one answered) keeps the refusals to what was already on its way.
-    The minute is the request's, not the answer's (a slow 45011 may come back after the minute turned), with
-    a second's margin for the two clocks."""
+    """Seconds every sender of the account waits after WeChat's per-minute quota (45011), or None. Nothing
+    sent before the next minute can succeed: holding back all senders (not only the one answered) keeps the
+    refusals to what was already on its way. The minute is the request's, not the answer's (a slow 45011 may
+    come back after the minute turned)."""
     if errcode != MINUTE_QUOTA:
         return None
-    next_minute = asked_at.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=1)
-    wait = (next_minute - now).total_seconds()
+    wait = (_after_the_minute_of(asked_at) - now).total_seconds()
     return wait if wait > 0 else None
 
 
