@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from wxsim.client import Simulator
 from wxsim.server import DELIVERER, WORLD, build_app, start
@@ -59,6 +60,30 @@ class BackgroundLoop:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
+
+
+class LoopbackServer:
+    """A small aiohttp app of a test's own on a free loopback port, in a thread of its own: the other side of
+    the simulator's pushes (an account's server URL), or a hospital's page. `routes(app)` adds its routes."""
+
+    def __init__(self, routes: Callable[[web.Application], None]) -> None:
+        self._background = BackgroundLoop()
+
+        async def serve() -> TestServer:
+            app = web.Application()
+            routes(app)
+            server = TestServer(app, host="127.0.0.1")
+            await server.start_server()
+            return server
+
+        self._server: TestServer = self._background.run(serve())
+
+    def url(self, path: str) -> str:
+        return str(self._server.make_url(path))
+
+    def close(self) -> None:
+        self._background.run(self._server.close())
+        self._background.close()
 
 
 @contextmanager

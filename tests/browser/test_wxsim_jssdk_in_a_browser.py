@@ -8,13 +8,12 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from playwright.sync_api import expect
 
 from tests.wxsim.conftest import APPID, SECRET, Inbox, put_account, read_push
 from wechat.messages import SubscribePopupEvent
 from wechat.signature import jssdk_signature
-from wxsim.testing import BackgroundLoop, running_simulator
+from wxsim.testing import LoopbackServer, running_simulator
 
 pytestmark = pytest.mark.browser
 
@@ -41,17 +40,8 @@ class HospitalPage:
 
     def __init__(self, sim, template: str, ticket: str, *, tamper: bool = False) -> None:
         self.sim, self.template, self.ticket, self.tamper = sim, template, ticket, tamper
-        self.background = BackgroundLoop()
-
-        async def serve() -> TestServer:
-            app = web.Application()
-            app.router.add_get("/s/HPV/", self.page)
-            server = TestServer(app, host="127.0.0.1")
-            await server.start_server()
-            return server
-
-        self.server = self.background.run(serve())
-        self.url = str(self.server.make_url("/s/HPV/"))
+        self.server = LoopbackServer(lambda app: app.router.add_get("/s/HPV/", self.page))
+        self.url = self.server.url("/s/HPV/")
 
     async def page(self, request: web.Request) -> web.Response:
         url = str(request.url) + ("&x=1" if self.tamper else "")
@@ -68,8 +58,7 @@ class HospitalPage:
         return web.Response(text=html, content_type="text/html")
 
     def close(self) -> None:
-        self.background.run(self.server.close())
-        self.background.close()
+        self.server.close()
 
 
 @pytest.fixture
@@ -79,17 +68,8 @@ def world():
         put_account(sim, inbox.url)
         template = sim.post(f"/_sim/accounts/{APPID}/templates", {"tid": 5004, "kid_list": [1, 2, 3]})["priTmplId"]
         openid = sim.post(f"/_sim/accounts/{APPID}/patients", {"count": 1})["openids"][0]
-        import json
-        import urllib.request
-
-        token = json.loads(
-            urllib.request.urlopen(
-                f"{sim.base_url}/cgi-bin/token?grant_type=client_credential&appid={APPID}&secret={SECRET}"
-            ).read()
-        )["access_token"]
-        ticket = json.loads(
-            urllib.request.urlopen(f"{sim.base_url}/cgi-bin/ticket/getticket?type=jsapi&access_token={token}").read()
-        )["ticket"]
+        token = sim.access_token(APPID, SECRET)
+        ticket = sim.wechat("GET", "/cgi-bin/ticket/getticket", token, type="jsapi")["ticket"]
         yield sim, inbox, template, openid, ticket
     inbox.stop()
 

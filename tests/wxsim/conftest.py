@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from wxsim.testing import BackgroundLoop, SimulatorClient, running_simulator
+from wxsim.testing import LoopbackServer, SimulatorClient, running_simulator
 
 APPID = "wx1234567890abcdef"
 SECRET = "app-secret-0123456789abcdef012345"
@@ -50,8 +49,7 @@ class Inbox:
         self.delay_first: float = 0.0
         self.reply: bytes = b"success"
         self.url = ""
-        self._background = BackgroundLoop()
-        self._server: TestServer | None = None
+        self._server: LoopbackServer | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests.append((dict(request.query), await request.read()))
@@ -60,20 +58,13 @@ class Inbox:
         return web.Response(body=self.reply)
 
     def start(self) -> Inbox:
-        async def serve() -> TestServer:
-            app = web.Application()
-            app.router.add_post("/callback", self._handle)
-            server = TestServer(app, host="127.0.0.1")
-            await server.start_server()
-            return server
-
-        self._server = self._background.run(serve())
-        self.url = str(self._server.make_url("/callback"))
+        self._server = LoopbackServer(lambda app: app.router.add_post("/callback", self._handle))
+        self.url = self._server.url("/callback")
         return self
 
     def stop(self) -> None:
-        self._background.run(self._server.close())  # type: ignore[union-attr]
-        self._background.close()
+        if self._server is not None:
+            self._server.close()
 
 
 @pytest.fixture
