@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ import aiohttp
 
 from benchmarks.callback_throughput import percentile
 from benchmarks.summary import record
+from wxsim.client import wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -134,12 +134,7 @@ def measure(args: argparse.Namespace, var_dir: str) -> dict[str, Any]:
     base = f"http://127.0.0.1:{args.port}"
     auth = {"Authorization": f"Bearer {text}"}
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_up(f"{base}/login/", seconds=60, process=server)
         api: list[Call] = [("GET", f"{base}/api/v1/campaigns/{campaign.pk}", auth, None)] * args.calls
         bare: list[Call] = [("GET", f"{base}/bench/bare-json/{campaign.pk}", {}, None)] * args.calls
         asyncio.run(fire(api[:200], args.concurrency))  # warm-up, both

@@ -299,8 +299,8 @@ def running_web_app(*, workers: int = 1, threads: int = 4, **env: str) -> Iterat
     import subprocess
     import sys
     import tempfile
-    import time
-    import urllib.request
+
+    from wxsim.client import wait_until_up
 
     root = Path(__file__).resolve().parent.parent
     port = free_port()
@@ -311,15 +311,10 @@ def running_web_app(*, workers: int = 1, threads: int = 4, **env: str) -> Iterat
         server = subprocess.Popen(command, cwd=root, env=worker_env(**env), stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/login/", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-2000:]}") from None
-                time.sleep(0.2)
+        try:
+            wait_until_up(f"{base}/login/", seconds=30, process=server)
+        except RuntimeError as error:
+            raise RuntimeError(f"gunicorn did not start ({error}): {log_path.read_text()[-2000:]}") from None
         yield base, log_path
     finally:
         server.terminate()

@@ -5,12 +5,12 @@ import pytest
 
 from tests.conftest import as_account, fixture_xml, running_web_app
 from tests.engagement.conftest import inbox
-from wechat.push import build_push
 from wechat.replies import NewsReply, TextReply
 from wxnotify.callbacks.models import InboundMessage
 from wxnotify.engagement import services
 from wxnotify.engagement.matching import RuleSpec, build_matcher
 from wxnotify.engagement.models import KeywordRule, ReplyHit
+from wxsim.client import ServerURL
 
 
 def spec(id, match, *keywords, priority=100, text=None):
@@ -87,8 +87,6 @@ def test_a_click_with_a_rule_is_answered(push, make_account):
 @pytest.mark.django_db(transaction=True)
 def test_a_change_reaches_every_web_process_on_its_next_push(make_account):
     """The rules live in each process's memory; the version in the database tells them when to reload."""
-    import urllib.request
-    from urllib.parse import urlencode
 
     account = make_account(mode="plaintext")
     saved = rule(account, match="exact", keywords="地址", text="旧地址：人民路 1 号")
@@ -97,11 +95,15 @@ def test_a_change_reaches_every_web_process_on_its_next_push(make_account):
         xml = as_account(
             fixture_xml("text.xml"), account, **{"HPV疫苗什么时候到？": "地址", "24387463217845678": str(n)}
         )
-        built = build_push(xml, token=account.callback_token, appid=account.appid, mode="plaintext")
-        request = urllib.request.Request(
-            f"{base}/wechat/{account.appid}/callback?{urlencode(built.query)}", data=built.body
+        server = ServerURL(
+            f"{base}/wechat/{account.appid}/callback",
+            token=account.callback_token,
+            appid=account.appid,
+            mode="plaintext",
         )
-        return urllib.request.urlopen(request, timeout=10).read().decode()
+        status, answer = server.push(xml)
+        assert status == 200
+        return answer.decode()
 
     with running_web_app(workers=2, threads=2) as (base, _):
         assert all("旧地址" in ask(base, n) for n in range(1, 9))  # both processes have it in memory now

@@ -1,8 +1,5 @@
 """Console: template sync with notices of upstream changes, activities with WeChat's rules, entry points, live counts."""
 
-import json
-import urllib.request
-
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -35,17 +32,8 @@ def test_template_sync_adds_parses_and_notices_deletion_upstream(client, simulat
         {"key": "thing3", "name": "接种地点", "rule": "thing"},
         {"key": "thing5", "name": "预约方式", "rule": "thing"},
     ]
-    token = json.loads(
-        urllib.request.urlopen(
-            f"{sim.base_url}/cgi-bin/token?grant_type=client_credential&appid={account.appid}&secret={account.app_secret}"
-        ).read()
-    )["access_token"]
-    request = urllib.request.Request(
-        f"{sim.base_url}/wxaapi/newtmpl/deltemplate?access_token={token}",
-        data=json.dumps({"priTmplId": gone}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    assert json.loads(urllib.request.urlopen(request).read())["errcode"] == 0
+    token = sim.access_token(account.appid, account.app_secret)
+    assert sim.wechat("POST", "/wxaapi/newtmpl/deltemplate", token, {"priTmplId": gone})["errcode"] == 0
     Template.objects.filter(template_id=kept).update(content="changed locally")  # as if WeChat had changed it
     page = client.post("/templates/sync", follow=True).content.decode()
     assert "已在微信后台删除" in page and "直播开始提醒" in page and "有变更" in page
