@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,26 @@ def test_waiting_stops_when_the_process_has_exited_or_the_time_is_up():
     with pytest.raises(RuntimeError, match="nothing answered"):
         wait_until_up(url, seconds=0.5)
     assert time.monotonic() - started < 5
+
+
+def test_the_readme_example_runs_as_written(sim, inbox, account):
+    """wxsim/README.md's example, run against this simulator, with its hospital's server URL played by the inbox."""
+    readme = (Path(__file__).resolve().parents[2] / "wxsim" / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    example = example.replace('"http://127.0.0.1:8100"', repr(sim.base_url))
+    example = example.replace('f"http://127.0.0.1:8000/wechat/{appid}/callback"', repr(inbox.url))
+    message = a_click()
+    names = {
+        "appid": APPID,
+        "secret": SECRET,
+        "template_id": account["one_time"],
+        "callback_token": "cbtoken",
+        "aes_key": AES_KEY,
+        "message": message,
+    }
+    exec(compile(example, "wxsim/README.md", "exec"), names)  # noqa: S102 - our own document
+    assert names["followers"]["total"] == 4  # the account's three patients and the one who just followed
+    assert sim.patient(APPID, names["openid"])["credits"] == {account["one_time"]: 1}
+    assert names["status"] == 200 and read_push(*inbox.requests[-1]) == message
+    assert names["url"].startswith(inbox.url + "?") and names["body"]
+    sim.clear_faults()
