@@ -228,7 +228,7 @@ def transient(inst: Installation, args: argparse.Namespace) -> dict[str, Any]:
     campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
     path = "/cgi-bin/message/subscribe/bizsend"
     for fault in ({"errcode": -1, "errmsg": "system error"}, {"http_status": 502}, {"timeout": True}):
-        inst.wechat.post("/_sim/faults", {"path": path, "rate": 0.0333} | fault)
+        inst.wechat.add_fault(path=path, rate=0.0333, **fault)
 
     def trouble(stop: threading.Event) -> None:
         if not stop.wait(args.recipients / args.rate / 3):
@@ -281,7 +281,7 @@ def campaign_error(inst: Installation, args: argparse.Namespace) -> dict[str, An
     services.start(campaign=campaign, user=None)
     time.sleep(args.recipients / args.rate / 3)
     refusal = {"path": BIZSEND, "rate": 1.0, "errcode": 40037, "errmsg": "invalid template_id"}
-    inst.wechat.post("/_sim/faults", refusal)
+    inst.wechat.add_fault(**refusal)
     halted = wait_for(campaign, {"halted", "completed"}, args.timeout)
     refused = inst.wechat.stats()["calls"][BIZSEND].get("40037", 0)
     inst.wechat.clear_faults()
@@ -306,8 +306,8 @@ def latency_quota(inst: Installation, args: argparse.Namespace) -> dict[str, Any
     """WeChat slow (most answers in 20–60 ms, 1 % around 2 s) and its per-minute limit enforced (45011): the
     send waits for the next minute instead of failing anyone."""
     campaign, appid, template_id, _openids = inst.prepare(args.recipients, rate=args.rate)
-    inst.wechat.post("/_sim/faults", {"path": BIZSEND, "latency_ms": {"uniform": [20, 60]}})
-    inst.wechat.post("/_sim/faults", {"path": BIZSEND, "rate": 0.01, "latency_ms": {"normal": [2000, 200]}})
+    inst.wechat.add_fault(path=BIZSEND, latency_ms={"uniform": [20, 60]})
+    inst.wechat.add_fault(path=BIZSEND, rate=0.01, latency_ms={"normal": [2000, 200]})
     per_minute = max(200, args.recipients // 3)  # the send needs about three minutes of WeChat's limit
     inst.wechat.post("/_sim/quotas", {"per_minute": {BIZSEND: per_minute}})
     times = inst.run(campaign, timeout=args.timeout)

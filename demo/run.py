@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.Popen([python, "manage.py", "run_huey", "--quiet"], env=env),  # noqa: S603
     ]
 
-    def stop(*_: Any) -> None:
+    def stop() -> None:
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         except RuntimeError as error:
             raise SystemExit(f"{error}; see its output above") from None
         if not InboundMessage.objects.filter(account=account).exists():
-            fill_in(account, sim, callback)
+            fill_in(account, sim, callback, base)
         banner(base, sim, account, callback)
         while all(child.poll() is None for child in children):
             time.sleep(1)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         stop()
 
 
-def fill_in(account: OfficialAccount, sim: Simulator, callback: ServerURL) -> None:
+def fill_in(account: OfficialAccount, sim: Simulator, callback: ServerURL, base: str) -> None:
     """Welcomes, keyword replies and the menu's versions; fourteen months of history for 400 of the
     simulator's patients (follows, questions, menu taps), the follower list and templates from "WeChat",
     four activities, a few hundred patients subscribing through article popups, and patients acting now."""
@@ -162,7 +162,6 @@ def fill_in(account: OfficialAccount, sim: Simulator, callback: ServerURL) -> No
         assert template is not None
         for openid in rng.sample(openids[400:], k=rng.randrange(60, 160)):
             sim.act(account.appid, openid, "popup", choices={template.template_id: "accept"}, popup_scene=2)
-    base = callback.url.split("/wechat/")[0]
     sending = ensure_demo_campaigns(account, base)
     if sending is not None:
         say("sending the lecture notice through the worker ...")
